@@ -1,0 +1,58 @@
+"""The label verification service (Flask application factory)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Mapping
+
+from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from verify_service import config as config_module
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, then the environment, then ``test_config``."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(config_module.defaults(app.instance_path))
+    app.config.from_mapping(config_module.from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    from verify_service import auth, db, errors, metrics
+    from verify_service.clock import SystemClock
+
+    app.extensions["clock"] = app.config.get("CLOCK") or SystemClock()
+    db.init_app(app)
+    errors.register_error_handlers(app)
+    metrics.init_app(app)
+    auth.init_app(app)
+
+    @app.after_request
+    def _commit_point(response: Response) -> Response:
+        # The one commit point of a request: success commits, any error status rolls back.
+        if response.status_code < 400:
+            db.commit()
+        else:
+            db.rollback()
+        return response
+
+    from verify_service.api import admin, enterprise, meta
+
+    for bp in (meta.bp, admin.bp, enterprise.bp):
+        app.register_blueprint(bp)
+
+    from verify_service.cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import click
+
+from verify_service.cli import unit_of_work
+from verify_service.services import demo, tokens
+
+
+@click.command("demo", help="Seed realistic sample data and print demo tokens.")
+@click.option("--seed", "seed_value", default=20211, show_default=True, help="random seed (same seed, same data)")
+@click.option("--tokens/--no-tokens", "make_tokens", default=True, help="create demo tokens and print them")
+@unit_of_work
+def demo_command(seed_value: int, make_tokens: bool) -> None:
+    result = demo.seed(seed_value)
+    if result["seeded"]:
+        click.echo(f"seeded {result['enterprises']} enterprises and {result['certificates']} certificates")
+    else:
+        click.echo(f"sample data not seeded again: {result['reason']}")
+    if make_tokens:
+        for role, uscc in demo.demo_token_owners():
+            raw, _info = tokens.create_token(f"demo-{role}", role, uscc)
+            click.echo(f"demo {role} token{' for ' + uscc if uscc else ''}: {raw}")

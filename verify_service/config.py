@@ -1,0 +1,69 @@
+"""Configuration: defaults, then the environment, then a test's overrides.
+
+This is the only module that reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+#: Environment variables read as configuration (the first six names are fixed by the
+#: public contract).  Each maps to the Flask config key of the same name.
+ENV_KEYS: dict[str, type] = {
+    "DATABASE_URL": str,
+    "LABEL_BASE_URL": str,
+    "LABEL_KEY_PASSPHRASE": str,
+    "REDIS_URL": str,
+    "PLATFORM_URL": str,
+    "PLATFORM_SECRET": str,
+    "SECRET_KEY": str,
+    "PIN_SECRET": str,
+    "TRUSTED_PROXIES": int,
+    "LABELS_PER_BATCH_MAX": int,
+    "LABELS_PER_OUTPUT_UNIT": int,
+    "DEFAULT_YEARLY_LABEL_CAP": int,
+    "LOG_LEVEL": str,
+    # Set by the gunicorn configuration so that every worker's metrics are aggregated.
+    "PROMETHEUS_MULTIPROC_DIR": str,
+}
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """Safe defaults: an embedded SQLite database in the instance folder."""
+    return {
+        "DATABASE_URL": "sqlite:///" + str(Path(instance_path) / "labels.sqlite3"),
+        "LABEL_BASE_URL": "HTTPS://GF.CN/L/",
+        "LABEL_KEY_PASSPHRASE": "",
+        "REDIS_URL": "",
+        "PLATFORM_URL": "http://127.0.0.1:8930",
+        "PLATFORM_SECRET": "",
+        "SECRET_KEY": "",
+        "PIN_SECRET": "",
+        # Number of reverse proxies in front of the service whose X-Forwarded-For is trusted.
+        "TRUSTED_PROXIES": 0,
+        "LABELS_PER_BATCH_MAX": 1_000_000,
+        # Labels allowed per unit of approved yearly output (e.g. per tonne).
+        "LABELS_PER_OUTPUT_UNIT": 2_000,
+        # Yearly cap for a product without an approved output.
+        "DEFAULT_YEARLY_LABEL_CAP": 100_000,
+        "LOG_LEVEL": "INFO",
+        "PROMETHEUS_MULTIPROC_DIR": "",
+        "JSON_AS_ASCII": False,
+    }
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read the known variables from the environment, converting their types."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name, kind in ENV_KEYS.items():
+        raw = environ.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[name] = kind(raw)
+        except ValueError as exc:
+            raise RuntimeError(f"configuration {name}={raw!r} is not a valid {kind.__name__}") from exc
+    return values

@@ -1,0 +1,48 @@
+"""Prometheus metrics (prometheus-client), aggregated over gunicorn workers when configured."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess
+
+HTTP_REQUESTS = Counter(
+    "labels_http_requests_total", "HTTP requests by endpoint and status", ["method", "endpoint", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "labels_http_request_duration_seconds", "HTTP request latency by endpoint", ["endpoint"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _start_timer() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        started = g.pop("metrics_started", None)
+        endpoint = request.endpoint or "unmatched"
+        HTTP_REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+        if started is not None:
+            HTTP_LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        return response
+
+
+def exposition(multiproc_dir: str) -> Response:
+    if multiproc_dir:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=multiproc_dir)
+    else:
+        registry = REGISTRY
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

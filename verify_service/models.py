@@ -1,0 +1,191 @@
+"""Typed SQLAlchemy models.  Only ``data/`` functions and migrations use them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[dt.datetime], dialect: Any) -> Optional[dt.datetime]:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: Optional[dt.datetime], dialect: Any) -> Optional[dt.datetime]:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Enterprise(Base):
+    __tablename__ = "enterprises"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    gf_code: Mapped[Optional[str]] = mapped_column(String(14), unique=True)
+    address: Mapped[Optional[str]] = mapped_column(String(300))
+    contact_name: Mapped[Optional[str]] = mapped_column(String(100))
+    contact_phone: Mapped[Optional[str]] = mapped_column(String(40))
+    poverty_exit_date: Mapped[Optional[dt.date]] = mapped_column(Date)
+    platform_entity_code: Mapped[Optional[str]] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    certificates: Mapped[list["Certificate"]] = relationship(back_populates="enterprise")
+
+
+class Certificate(Base):
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    programme: Mapped[str] = mapped_column(String(16), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    grade: Mapped[Optional[str]] = mapped_column(String(2))
+    issuer: Mapped[Optional[str]] = mapped_column(String(200))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    # None: long-term (GI registrations).
+    valid_to: Mapped[Optional[dt.date]] = mapped_column(Date)
+    # Stored status is one of valid, suspended, revoked, cancelled; ``expired`` is derived
+    # from valid_to at read time.
+    status: Mapped[str] = mapped_column(String(16))
+    status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    enterprise: Mapped[Enterprise] = relationship(back_populates="certificates")
+    products: Mapped[list["Product"]] = relationship(
+        back_populates="certificate", order_by="Product.id"
+    )
+    status_events: Mapped[list["CertificateStatusEvent"]] = relationship(
+        back_populates="certificate", order_by="CertificateStatusEvent.id"
+    )
+
+
+class CertificateStatusEvent(Base):
+    """One entry of a certificate's status history (append-only)."""
+
+    __tablename__ = "certificate_status_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[Optional[str]] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    valid_to: Mapped[Optional[dt.date]] = mapped_column(Date)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    certificate: Mapped[Certificate] = relationship(back_populates="status_events")
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("certificate_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    product_class: Mapped[Optional[str]] = mapped_column(String(40))
+    trademark: Mapped[Optional[str]] = mapped_column(String(100))
+    approved_output: Mapped[Optional[Decimal]] = mapped_column(Numeric(16, 3))
+    output_unit: Mapped[Optional[str]] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    certificate: Mapped[Certificate] = relationship(back_populates="products")
+
+
+class GiAuthorisation(Base):
+    """A GI authorised user's yearly usage agreement (quantity and scope)."""
+
+    __tablename__ = "gi_authorisations"
+    __table_args__ = (UniqueConstraint("certificate_id", "enterprise_id", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[Decimal] = mapped_column(Numeric(16, 3))
+    unit: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    certificate: Mapped[Certificate] = relationship()
+    enterprise: Mapped[Enterprise] = relationship()
+
+
+class ApiToken(Base):
+    """A bearer token: only its SHA-256 hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    enterprise_id: Mapped[Optional[int]] = mapped_column(ForeignKey("enterprises.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+
+    enterprise: Mapped[Optional[Enterprise]] = relationship()
+
+
+class AuditEntry(Base):
+    """Append-only log of every admin and regulator action."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(40))
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
