@@ -189,3 +189,6 @@ class AuditEntry(Base):
     target_type: Mapped[str] = mapped_column(String(40))
     target_id: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+from verify_service.push.models import ExpiryMark, OutboxRecord  # noqa: E402,F401

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 from flask import current_app
 
 from verify_service import migrate
@@ -10,7 +11,7 @@ def _url() -> str:
     return str(current_app.config["DATABASE_URL"])
 
 
-@click.group("db", help="Database schema (Alembic migrations).")
+@click.group("db", help="Database schema (Alembic migrations).", cls=AppGroup)
 def db_group() -> None:
     pass
 

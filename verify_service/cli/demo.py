@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
 from verify_service.cli import unit_of_work
 from verify_service.services import demo, tokens
@@ -9,6 +10,7 @@ from verify_service.services import demo, tokens
 @click.command("demo", help="Seed realistic sample data and print demo tokens.")
 @click.option("--seed", "seed_value", default=20211, show_default=True, help="random seed (same seed, same data)")
 @click.option("--tokens/--no-tokens", "make_tokens", default=True, help="create demo tokens and print them")
+@with_appcontext
 @unit_of_work
 def demo_command(seed_value: int, make_tokens: bool) -> None:
     result = demo.seed(seed_value)

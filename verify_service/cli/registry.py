@@ -3,13 +3,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask.cli import AppGroup
 
 from verify_service.cli import unit_of_work
 from verify_service.services import importer
 from verify_service.services.audit import CLI_ACTOR
 
 
-@click.group("registry", help="Certificate registry.")
+@click.group("registry", help="Certificate registry.", cls=AppGroup)
 def registry_group() -> None:
     pass
 

@@ -4,6 +4,7 @@ import datetime as dt
 import re
 
 import click
+from flask.cli import AppGroup
 
 from verify_service import clock
 from verify_service.cli import unit_of_work
@@ -26,7 +27,7 @@ def _parse_expiry(value: str | None) -> dt.datetime | None:
     return parsed.astimezone(dt.timezone.utc)
 
 
-@click.group("tokens", help="API bearer tokens.")
+@click.group("tokens", help="API bearer tokens.", cls=AppGroup)
 def tokens_group() -> None:
     pass
 

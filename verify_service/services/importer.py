@@ -115,6 +115,8 @@ def _json_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     pos = _skip_ws(text, pos + 1)
     rows: list[tuple[int, dict[str, Any]]] = []
     if pos < len(text) and text[pos] == "]":
+        if _skip_ws(text, pos + 1) != len(text):
+            raise ImportFailed([RowError(text.count("\n", 0, pos) + 1, None, "text after the closing ] of the JSON array")])
         return iter(rows)
     while True:
         line = text.count("\n", 0, pos) + 1
@@ -124,7 +126,7 @@ def _json_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
             raise ImportFailed([RowError(exc.lineno, None, f"invalid JSON: {exc.msg}")]) from None
         if not isinstance(value, dict):
             raise ImportFailed([RowError(line, None, "each row must be a JSON object")])
-        _check_columns(list(value), line)
+        _check_columns(list(value), line, required=())  # blank fields may be left out
         rows.append((line, {k: ("" if v is None else v) for k, v in value.items()}))
         pos = _skip_ws(text, pos)
         if pos < len(text) and text[pos] == ",":
@@ -132,7 +134,7 @@ def _json_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
             continue
         if pos < len(text) and text[pos] == "]":
             if _skip_ws(text, pos + 1) != len(text):
-                raise ImportFailed([RowError(text.count("\n", 0, pos) + 1, None, "text after the closing ]")])
+                raise ImportFailed([RowError(text.count("\n", 0, pos) + 1, None, "text after the closing ] of the JSON array")])
             return iter(rows)
         raise ImportFailed([RowError(text.count("\n", 0, pos) + 1, None, "expected ',' or ']' between rows")])
 
@@ -143,9 +145,9 @@ def _skip_ws(text: str, pos: int) -> int:
     return pos
 
 
-def _check_columns(columns: list[str], line: int = 1) -> None:
+def _check_columns(columns: list[str], line: int = 1, required: tuple[str, ...] = REQUIRED_COLUMNS) -> None:
     unknown = [c for c in columns if c not in COLUMNS]
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    missing = [c for c in required if c not in columns]
     problems = [RowError(line, c, "unknown column") for c in unknown]
     problems += [RowError(line, c, "required column missing") for c in missing]
     if problems:
