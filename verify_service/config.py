@@ -27,6 +27,16 @@ ENV_KEYS: dict[str, type] = {
     "LOG_LEVEL": str,
     # Set by the gunicorn configuration so that every worker's metrics are aggregated.
     "PROMETHEUS_MULTIPROC_DIR": str,
+    # Traceability push (see docs/traceability-push.md).
+    "PUSH_BATCH_SIZE": int,
+    "PUSH_MAX_ATTEMPTS": int,
+    "PUSH_TIMEOUT_SECONDS": float,
+    "PUSH_LEASE_SECONDS": float,
+    "PUSH_POLL_SECONDS": float,
+    "PUSH_BACKOFF_BASE_SECONDS": float,
+    "PUSH_BACKOFF_MAX_SECONDS": float,
+    "PUSH_EXPIRY_SWEEP_SECONDS": float,
+    "PUSH_STALE_AFTER_SECONDS": float,
 }
 
 
@@ -50,6 +60,20 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "DEFAULT_YEARLY_LABEL_CAP": 100_000,
         "LOG_LEVEL": "INFO",
         "PROMETHEUS_MULTIPROC_DIR": "",
+        # Records per HTTP request to the platform, and tries before a record is parked.
+        "PUSH_BATCH_SIZE": 200,
+        "PUSH_MAX_ATTEMPTS": 12,
+        "PUSH_TIMEOUT_SECONDS": 10.0,
+        # A claimed batch is another worker's to retry after this long (keep it well above
+        # the timeout: a lease that runs out mid-send only causes a duplicate delivery).
+        "PUSH_LEASE_SECONDS": 60.0,
+        "PUSH_POLL_SECONDS": 1.0,
+        # Retry delays: base * 2^(tries-1), capped, with jitter.
+        "PUSH_BACKOFF_BASE_SECONDS": 2.0,
+        "PUSH_BACKOFF_MAX_SECONDS": 900.0,
+        "PUSH_EXPIRY_SWEEP_SECONDS": 300.0,
+        # `push reconcile` reports records still unsent after this long.
+        "PUSH_STALE_AFTER_SECONDS": 3600.0,
         "JSON_AS_ASCII": False,
     }
 

@@ -45,4 +45,6 @@ def exposition(multiproc_dir: str) -> Response:
         multiprocess.MultiProcessCollector(registry, path=multiproc_dir)
     else:
         registry = REGISTRY
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    from verify_service.push import metrics as push_metrics
+
+    return Response(generate_latest(registry) + push_metrics.exposition(), mimetype=CONTENT_TYPE_LATEST)

@@ -26,6 +26,7 @@ from verify_service.schemas import (
     ProductIn,
     StatusChangeIn,
 )
+from verify_service.push import outbox, platform
 from verify_service.services import audit
 
 PROGRAMME_MARKS = {"green_food": "绿色食品", "organic": "有机产品", "gi": "农产品地理标志"}
@@ -40,6 +41,7 @@ def register_enterprise(body: EnterpriseIn, actor: str, role: str) -> dict[str, 
         raise Conflict(f"enterprise {body.uscc} is already registered", code="enterprise_exists")
     enterprise = _create_enterprise(body)
     audit.record(actor, role, "enterprise.register", "enterprise", body.uscc, name=body.name)
+    outbox.emit("enterprise.registered", enterprise.uscc, platform.entity(enterprise))
     return enterprise_view(enterprise)
 
 
@@ -55,6 +57,7 @@ def update_enterprise(uscc: str, change: EnterpriseChange, actor: str, role: str
     changed = _apply_changes(enterprise, change.model_dump(exclude_unset=True))
     if changed:
         audit.record(actor, role, "enterprise.update", "enterprise", uscc, changed=changed)
+        outbox.emit("enterprise.changed", enterprise.uscc, platform.entity(enterprise))
     return enterprise_view(enterprise)
 
 
@@ -77,9 +80,13 @@ def upsert_enterprise(body: EnterpriseIn) -> str:
     """Create or update from an import: ``created``, ``updated`` or ``unchanged``."""
     enterprise = data.find_enterprise_by_uscc(body.uscc)
     if enterprise is None:
-        _create_enterprise(body)
+        enterprise = _create_enterprise(body)
+        outbox.emit("enterprise.registered", enterprise.uscc, platform.entity(enterprise))
         return "created"
-    return "updated" if _apply_changes(enterprise, body.model_dump(exclude={"uscc"})) else "unchanged"
+    if not _apply_changes(enterprise, body.model_dump(exclude={"uscc"})):
+        return "unchanged"
+    outbox.emit("enterprise.changed", enterprise.uscc, platform.entity(enterprise))
+    return "updated"
 
 
 def get_enterprise(uscc: str) -> Enterprise:
@@ -114,6 +121,7 @@ def issue_certificate(body: CertificateIn, actor: str, role: str) -> dict[str, A
     cert = _create_certificate(body, actor)
     audit.record(actor, role, "certificate.issue", "certificate", cert.number,
                  programme=cert.programme, enterprise=body.enterprise_uscc)
+    outbox.emit("certificate.issued", cert.number, platform.certification(cert))
     return certificate_view(cert)
 
 
@@ -148,7 +156,8 @@ def upsert_certificate(body: CertificateIn, actor: str) -> str:
     """
     cert = data.find_certificate(body.number)
     if cert is None:
-        _create_certificate(body, actor)
+        cert = _create_certificate(body, actor)
+        outbox.emit("certificate.issued", cert.number, platform.certification(cert))
         return "created"
     enterprise = data.find_enterprise_by_uscc(body.enterprise_uscc)
     if enterprise is None or enterprise.id != cert.enterprise_id:
@@ -174,6 +183,7 @@ def upsert_certificate(body: CertificateIn, actor: str) -> str:
     if changed:
         cert.updated_at = clock.now()
         data.flush()
+        outbox.emit("certificate.updated", cert.number, platform.certification(cert))
     return "updated" if changed else "unchanged"
 
 
@@ -239,6 +249,8 @@ def change_status(number: str, body: StatusChangeIn, actor: str, role: str) -> d
     ))
     audit.record(actor, role, f"certificate.{step.action}", "certificate", cert.number,
                  from_status=current, to_status=step.to_status, reason=body.reason, valid_to=new_valid_to)
+    outbox.emit(platform.STATUS_ACTION_KINDS[step.action], cert.number, platform.certification_status(
+        cert, from_status=current, to_status=step.to_status, reason=body.reason, at=now))
     return get_certificate_view(cert.number)
 
 
