@@ -559,10 +559,27 @@ def _generate(labels: Iterable[Label], layout: SheetLayout, renderer: QRRenderer
     )
 
 
-def write_sheet_pdf(out: BinaryIO, labels: Iterable[Label], **kwargs: object) -> int:
+def write_sheet_pdf(
+    out: BinaryIO,
+    labels: Iterable[Label],
+    *,
+    base_url: str,
+    label_format: str | LabelFormat,
+    programme: str,
+    certificate_number: str,
+    pins: bool = False,
+) -> int:
     """Write the PDF from :func:`iter_sheet_pdf` to a binary file; returns bytes written."""
     written = 0
-    for chunk in iter_sheet_pdf(labels, **kwargs):  # type: ignore[arg-type]
+    chunks = iter_sheet_pdf(
+        labels,
+        base_url=base_url,
+        label_format=label_format,
+        programme=programme,
+        certificate_number=certificate_number,
+        pins=pins,
+    )
+    for chunk in chunks:
         out.write(chunk)
         written += len(chunk)
     return written
