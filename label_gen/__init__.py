@@ -11,7 +11,7 @@ Typical use::
     label = ring.verify(scanned_text)   # raises a LabelCodeError subclass
 """
 
-from label_gen.bulk import Label, iter_labels
+from label_gen.bulk import Label, iter_labels, iter_labels_with
 from label_gen.codec import (
     CODE_DIGITS,
     CODE_VERSION,
@@ -82,6 +82,7 @@ __all__ = [
     "derive_pin",
     "generate_key_record",
     "iter_labels",
+    "iter_labels_with",
     "iter_manifest",
     "iter_sheet_pdf",
     "label_url",

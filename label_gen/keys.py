@@ -413,6 +413,23 @@ class KeyRing:
         record = self.signing_record(at)
         return Signer(record.key_id, self._private_key(record))
 
+    def signer_for(self, key_id: int) -> Signer:
+        """A :class:`Signer` for a named key, active or retired, to reprint issued labels.
+
+        Ed25519 signatures are deterministic, so re-signing a batch's serials
+        under the key that issued it yields exactly the codes already issued.
+        It refuses revoked keys: nothing new may be printed under them. Choosing
+        which serials may be reprinted is the caller's business.
+        """
+        record = self._records.get(key_id)
+        if record is None:
+            raise KeyRingError("unknown key id", key_id=key_id)
+        if record.status is KeyStatus.REVOKED:
+            raise NoSigningKey(f"key {record.kid} is revoked", key_id=key_id)
+        if record.encrypted_private_key is None:
+            raise NoSigningKey(f"key {record.kid} has no private key here", key_id=key_id)
+        return Signer(record.key_id, self._private_key(record))
+
     def sign(self, serial: int, at: dt.datetime | None = None) -> str:
         """Return the signed code for ``serial`` (use :meth:`signer` in loops)."""
         return self.signer(at).sign(serial)

@@ -10,6 +10,13 @@ import pytest
 
 from label_gen import (
     BadPin,
+    KeyRing,
+    KeyRingError,
+    NoSigningKey,
+    generate_key_record,
+    iter_labels_with,
+    revoke_key,
+    rotate_keys,
     check_pin,
     derive_pin,
     iter_labels,
@@ -19,7 +26,7 @@ from label_gen import (
 )
 from label_gen.pins import PinDeriver
 
-from .conftest import BASE_URL, T0
+from .conftest import BASE_URL, PASSPHRASE, T0
 
 SECRET = b"pin secret"
 
@@ -50,7 +57,7 @@ def test_bulk_is_lazy_and_reports_progress(ring) -> None:
 @pytest.mark.parametrize(("first", "last"), [(0, 5), (5, 4), (1, 2**40)])
 def test_bulk_rejects_bad_ranges(ring, first, last) -> None:
     with pytest.raises(ValueError):
-        next(iter_labels(ring, first, last, BASE_URL, at=T0))
+        iter_labels(ring, first, last, BASE_URL, at=T0)  # raises before iteration
 
 
 def test_manifest_csv_with_and_without_pins(ring) -> None:
@@ -104,3 +111,26 @@ def test_pins_look_uniform() -> None:
 def test_pin_secret_must_not_be_empty() -> None:
     with pytest.raises(ValueError):
         derive_pin(b"", 1)
+
+
+def test_signer_for_reprints_identical_codes_under_a_retired_key() -> None:
+    first = generate_key_record(PASSPHRASE, now=T0)
+    issued = [label.code for label in iter_labels(KeyRing([first], PASSPHRASE), 1, 5, BASE_URL, at=T0)]
+    _new, records = rotate_keys([first], PASSPHRASE, now=T0)
+    ring = KeyRing(records, PASSPHRASE)
+    reprinted = [label.code for label in iter_labels_with(ring.signer_for(first.key_id), 1, 5, BASE_URL)]
+    assert reprinted == issued
+    revoked = KeyRing([revoke_key(first, at=T0)], PASSPHRASE)
+    with pytest.raises(NoSigningKey):
+        revoked.signer_for(first.key_id)
+    with pytest.raises(KeyRingError):
+        ring.signer_for(99)
+
+
+def test_key_and_pin_problems_raise_before_the_first_label() -> None:
+    verify_only = KeyRing([generate_key_record(PASSPHRASE, now=T0)])
+    with pytest.raises(NoSigningKey):
+        iter_labels(verify_only, 1, 5, BASE_URL, at=T0)
+    ring = KeyRing([generate_key_record(PASSPHRASE, now=T0)], PASSPHRASE)
+    with pytest.raises(ValueError):
+        iter_labels(ring, 1, 5, BASE_URL, pin_secret=b"", at=T0)
