@@ -10,11 +10,12 @@ from typing import Any
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 
 from verify_service.cli import unit_of_work
 
 
-@click.group("push", help="Push records to the national traceability platform.")
+@click.group("push", help="Push records to the national traceability platform.", cls=AppGroup)
 def push_group() -> None:
     pass
 
