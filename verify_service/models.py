@@ -191,4 +191,99 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-from verify_service.push.models import ExpiryMark, OutboxRecord  # noqa: E402,F401
+
+class SigningKey(Base):
+    """An Ed25519 label signing key (label_gen.KeyRecord); the private key is stored encrypted."""
+
+    __tablename__ = "signing_keys"
+
+    key_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    public_key: Mapped[str] = mapped_column(String(64))
+    encrypted_private_key: Mapped[Optional[str]] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    valid_from: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    valid_to: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+
+
+class SerialCounter(Base):
+    """The next free label serial (one row): allocation is one atomic UPDATE."""
+
+    __tablename__ = "serial_counters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    next_serial: Mapped[int] = mapped_column(BigInteger)
+
+
+class LabelBatch(Base):
+    """A run of labels: a serial range, not one row per label."""
+
+    __tablename__ = "label_batches"
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "idempotency_key"),
+        Index("ix_label_batches_serials", "first_serial", "last_serial"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("signing_keys.key_id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    first_serial: Mapped[int] = mapped_column(BigInteger)
+    last_serial: Mapped[int] = mapped_column(BigInteger)
+    pins: Mapped[bool] = mapped_column(default=False)
+    label_format: Mapped[str] = mapped_column(String(16))
+    year: Mapped[int] = mapped_column(Integer)
+    # Optional attributes used by the misuse signals.
+    sales_region: Mapped[Optional[str]] = mapped_column(String(6))
+    shelf_life_days: Mapped[Optional[int]] = mapped_column(Integer)
+    release_date: Mapped[Optional[dt.date]] = mapped_column(Date)
+    idempotency_key: Mapped[Optional[str]] = mapped_column(String(100))
+    request_fingerprint: Mapped[Optional[str]] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    voided_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    void_reason: Mapped[Optional[str]] = mapped_column(Text)
+    voided_by: Mapped[Optional[str]] = mapped_column(String(100))
+
+    certificate: Mapped[Certificate] = relationship()
+    product: Mapped[Product] = relationship()
+    enterprise: Mapped[Enterprise] = relationship()
+
+
+class Label(Base):
+    """Per-label state, created only for labels with history (scanned, voided, PIN used)."""
+
+    __tablename__ = "labels"
+
+    serial: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("label_batches.id"), index=True)
+    scan_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_scan_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    last_scan_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    voided_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    void_reason: Mapped[Optional[str]] = mapped_column(Text)
+    voided_by: Mapped[Optional[str]] = mapped_column(String(100))
+    pin_used_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+
+
+class Scan(Base):
+    """One verification (scan page, API or CLI).  Never holds the raw client address."""
+
+    __tablename__ = "scans"
+    __table_args__ = (Index("ix_scans_serial_at", "serial", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    serial: Mapped[Optional[int]] = mapped_column(BigInteger)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    verdict: Mapped[str] = mapped_column(String(24))
+    channel: Mapped[str] = mapped_column(String(8))
+    network: Mapped[Optional[str]] = mapped_column(String(48))
+    user_agent: Mapped[Optional[str]] = mapped_column(String(32))
+    latitude: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 2))
+    longitude: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 2))
+
+import verify_service.push.models  # noqa: E402,F401  (puts the push tables on Base.metadata)

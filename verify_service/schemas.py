@@ -122,3 +122,19 @@ def error_list(exc: ValidationError) -> list[dict[str, Any]]:
             msg = msg[len("Value error, "):]
         out.append({"field": loc or None, "message": msg})
     return out
+
+
+class BatchOrderIn(Strict):
+    certificate_number: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=40)]
+    product_id: Annotated[int, Field(ge=1)]
+    quantity: Annotated[int, Field(ge=1, le=10_000_000)]
+    pins: bool = False
+    label_format: Optional[Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,16}$")]] = None
+    #: intended sales region: a GB/T 2260 province (2 digits), prefecture (4) or county (6) code
+    sales_region: Optional[Annotated[str, StringConstraints(pattern=r"^\d{2}(\d{2}){0,2}$")]] = None
+    shelf_life_days: Optional[Annotated[int, Field(ge=1, le=3650)]] = None
+    release_date: Optional[dt.date] = None
+
+
+class VoidIn(Strict):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]

@@ -33,9 +33,10 @@ def unit_of_work(fn: F) -> F:
 
 
 def register_commands(app: Flask) -> None:
-    from verify_service.cli import database, demo, registry, tokens
+    from verify_service.cli import database, demo, keys, registry, tokens
 
     for group in (database.db_group, tokens.tokens_group, registry.registry_group, demo.demo_command):
         app.cli.add_command(group)
+    app.cli.add_command(keys.keys_group)
     from verify_service.cli.push import push_group
     app.cli.add_command(push_group)

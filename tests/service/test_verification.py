@@ -1,0 +1,198 @@
+"""Verdicts for every kind of scanned input, and scan recording."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any, Callable
+
+import label_gen
+import pytest
+from sqlalchemy import select
+
+from verify_service.db import session
+from verify_service.models import Scan
+
+
+@pytest.fixture
+def labels(holder: Any, order: Callable[..., Any], client: Any) -> list[dict[str, str]]:
+    b = order(holder, 5).json
+    r = client.get(f"/api/v1/enterprise/label-batches/{b['id']}/manifest.csv", headers=holder.headers)
+    rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))
+    for row in rows:
+        row["batch_id"] = str(b["id"])
+    return rows
+
+
+def _verify(client: Any, code: str, **kw: Any) -> Any:
+    r = client.get("/api/v1/verify", query_string={"code": code, **kw})
+    assert r.status_code == 200, r.json
+    return r.json
+
+
+def test_authentic_shape(client: Any, labels: list[dict[str, str]], holder: Any) -> None:
+    v = _verify(client, labels[0]["url"])
+    assert set(v) == {"verdict", "serial", "reasons", "certificate", "product", "enterprise", "scans"}
+    assert v["verdict"] == "authentic"
+    assert v["serial"] == int(labels[0]["serial"])
+    assert v["certificate"]["number"] == holder.number and v["certificate"]["status"] == "valid"
+    assert v["product"]["name"] == "五常大米" and v["enterprise"]["uscc"] == holder.uscc
+    assert [r["code"] for r in v["reasons"]] == ["genuine", "certificate_valid"]
+    assert v["scans"]["count"] == 1
+    again = _verify(client, labels[0]["url"])
+    assert again["scans"] == {"count": 2, "first_at": v["scans"]["first_at"]}
+
+
+@pytest.mark.parametrize("variant", [
+    lambda u: u.lower(),
+    lambda u: "  " + u + " \n",
+    lambda u: u + "/",
+    lambda u: u.split("/L/")[1],
+    lambda u: "https://gf.cn/l/" + u.split("/L/")[1],
+    lambda u: "gf.cn/L/" + u.split("/L/")[1],
+])
+def test_scanner_variants_are_accepted(client: Any, labels: list[dict[str, str]], variant: Any) -> None:
+    assert _verify(client, variant(labels[1]["url"]))["verdict"] == "authentic"
+
+
+def test_scan_page_routes_accept_json(client: Any, labels: list[dict[str, str]]) -> None:
+    code = labels[0]["url"].split("/L/")[1]
+    for prefix in ("/L/", "/l/"):
+        r = client.get(prefix + code, headers={"Accept": "application/json"})
+        assert r.status_code == 200 and r.json["verdict"] == "authentic"
+    r = client.get("/L/" + code)
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    assert "正品标签" in r.get_data(as_text=True)
+    r = client.get("/L/" + code + "?lang=en")
+    assert "Genuine label" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("status,reason_code", [("suspended", "certificate_suspended"),
+                                                 ("revoked", "certificate_revoked"),
+                                                 ("cancelled", "certificate_cancelled")])
+def test_certificate_invalid(client: Any, labels: list[dict[str, str]], holder: Any, admin_headers: dict[str, str],
+                             status: str, reason_code: str) -> None:
+    client.post(f"/api/v1/admin/certificates/{holder.number}/status", json={"status": status, "reason": "抽检不合格"},
+                headers=admin_headers)
+    v = _verify(client, labels[0]["url"])
+    assert v["verdict"] == "certificate_invalid" and v["certificate"]["status"] == status
+    assert v["reasons"][0]["code"] == reason_code and "抽检不合格" in v["reasons"][0]["message"] or status == "cancelled"
+
+
+def test_certificate_expired_at_scan_time(client: Any, labels: list[dict[str, str]], clock: Any) -> None:
+    clock.set_date(dt.date(2028, 1, 1))
+    v = _verify(client, labels[0]["url"], lang="en")
+    assert v["verdict"] == "certificate_invalid" and v["certificate"]["status"] == "expired"
+    assert v["reasons"][0]["code"] == "certificate_expired" and "expired on 2027-12-31" in v["reasons"][0]["message"]
+
+
+def test_void_label_and_batch(client: Any, labels: list[dict[str, str]], make_token: Callable[..., str],
+                              holder: Any, admin_headers: dict[str, str]) -> None:
+    reg = {"Authorization": "Bearer " + make_token("regulator")}
+    serial = labels[0]["serial"]
+    assert client.post(f"/api/v1/regulator/labels/{serial}/void", json={"reason": "被盗"}, headers=reg).status_code == 200
+    v = _verify(client, labels[0]["url"])
+    assert v["verdict"] == "label_void" and v["reasons"][0]["code"] == "label_voided"
+    assert _verify(client, labels[1]["url"])["verdict"] == "authentic"
+    # a void label on a revoked certificate is still label_void (the more serious verdict)
+    client.post(f"/api/v1/admin/certificates/{holder.number}/status", json={"status": "revoked", "reason": "x"},
+                headers=admin_headers)
+    v = _verify(client, labels[0]["url"])
+    assert v["verdict"] == "label_void" and [r["code"] for r in v["reasons"]] == ["label_voided", "certificate_revoked"]
+    client.post(f"/api/v1/regulator/label-batches/{labels[1]['batch_id']}/void", json={"reason": "召回"}, headers=reg)
+    assert _verify(client, labels[1]["url"])["verdict"] == "label_void"
+    assert client.post("/api/v1/regulator/labels/123/void", json={"reason": "x"}, headers=reg).status_code == 404
+
+
+def test_counterfeits(client: Any, labels: list[dict[str, str]], app: Any) -> None:
+    url = labels[0]["url"]
+    code = url.split("/L/")[1]
+    # another issuer's key ring signing the same serial
+    other = label_gen.KeyRing([label_gen.generate_key_record("x", [0])], "x")
+    forged = other.sign(int(labels[0]["serial"]))
+    v = _verify(client, forged)
+    assert v["verdict"] == "counterfeit" and v["reasons"][0]["code"] in ("bad_signature", "unknown_key")
+    # a flipped digit
+    flipped = code[:-1] + ("1" if code[-1] != "1" else "2")
+    assert _verify(client, flipped)["verdict"] in ("counterfeit", "malformed")
+
+
+def test_never_issued_serial(client: Any, labels: list[dict[str, str]], run: Callable[..., Any]) -> None:
+    from verify_service.services import keys
+
+    ring = run(keys.signing_ring)
+    v = _verify(client, ring.sign(999_999_999))
+    assert v["verdict"] == "counterfeit" and v["reasons"][0]["code"] == "never_issued"
+    assert v["certificate"] is None
+
+
+def test_revoked_key(client: Any, labels: list[dict[str, str]], run: Callable[..., Any], clock: Any) -> None:
+    from verify_service.services import keys
+
+    clock.advance(hours=1)
+    record = run(keys.signing_ring).records[0]
+    run(keys.revoke, record.kid, "test", "admin")
+    keys._cache.clear()
+    # issued before the revocation: still genuine
+    assert _verify(client, labels[0]["url"])["verdict"] == "authentic"
+    # a code for a serial no earlier batch holds, signed with the revoked key: counterfeit
+    forged = label_gen.Signer(record.key_id, run(keys.signing_ring)._private_key(record)).sign(77_777_777)
+    v = _verify(client, forged)
+    assert v["verdict"] == "counterfeit" and v["reasons"][0]["code"] == "revoked_key"
+
+
+@pytest.mark.parametrize("junk", ["", "hello", "https://example.com/", "L/abc", "0" * 169, "9" * 400, "😀" * 10,
+                                  "https://gf.cn/L/" + "1" * 168, "x" * 5000, "%00", "<script>"])
+def test_junk_is_malformed(client: Any, junk: str) -> None:
+    if not junk:
+        r = client.get("/api/v1/verify", query_string={"code": junk})
+        assert r.status_code == 422
+        return
+    v = _verify(client, junk)
+    assert v["verdict"] == "malformed" and v["serial"] is None and v["certificate"] is None
+
+
+def test_junk_on_scan_page(client: Any) -> None:
+    r = client.get("/L/not-a-code")
+    assert r.status_code == 200 and "无法识别" in r.get_data(as_text=True)
+
+
+def test_scans_store_coarse_client_only(client: Any, labels: list[dict[str, str]], run: Callable[..., Any]) -> None:
+    client.get("/api/v1/verify", query_string={"code": labels[0]["url"], "lat": "45.12345", "lon": "126.98765"},
+               headers={"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0"},
+               environ_base={"REMOTE_ADDR": "203.0.113.77"})
+    scan = run(lambda: session().scalars(select(Scan)).one())
+    assert scan.network == "203.0.113.0/24" and scan.user_agent == "wechat"
+    assert (float(scan.latitude), float(scan.longitude)) == (45.1, 127.0)
+    assert scan.channel == "api" and scan.verdict == "authentic"
+
+
+def test_trusted_proxy_setting(app: Any, labels: list[dict[str, str]], run: Callable[..., Any], app_config: dict[str, Any]) -> None:
+    from verify_service import create_app
+
+    proxied = create_app({**app_config, "TRUSTED_PROXIES": 1})
+    proxied.test_client().get("/api/v1/verify", query_string={"code": labels[0]["url"]},
+                              headers={"X-Forwarded-For": "198.51.100.9"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    app.test_client().get("/api/v1/verify", query_string={"code": labels[0]["url"]},
+                          headers={"X-Forwarded-For": "198.51.100.9"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    networks = run(lambda: [s.network for s in session().scalars(select(Scan).order_by(Scan.id))])
+    proxied.extensions["db"].engine.dispose()
+    assert networks == ["198.51.100.0/24", "127.0.0.0/24"]
+
+
+def test_regulator_label_detail(client: Any, labels: list[dict[str, str]], make_token: Callable[..., str]) -> None:
+    _verify(client, labels[2]["url"])
+    reg = {"Authorization": "Bearer " + make_token("regulator")}
+    r = client.get(f"/api/v1/regulator/labels/{labels[2]['serial']}", headers=reg)
+    assert r.status_code == 200 and r.json["scan_count"] == 1 and len(r.json["scans"]) == 1
+    assert client.get("/api/v1/regulator/labels/5", headers=reg).status_code == 404
+
+
+def test_well_known_keys(client: Any, labels: list[dict[str, str]]) -> None:
+    r = client.get("/.well-known/label-keys.json")
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200 and r.json["keys"][0]["alg"] == "Ed25519"
+    assert "PRIVATE" not in body and "encrypted" not in body
+    ring = label_gen.KeyRing(label_gen.records_from_public_key_set(r.json))
+    assert ring.verify(labels[0]["url"]).serial == int(labels[0]["serial"])

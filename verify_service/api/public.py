@@ -1,0 +1,73 @@
+"""Public routes: the consumer scan page, the verdict API and the public key set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, render_template, request
+
+from verify_service.api.common import doc
+from verify_service.auth import public
+from verify_service.clock import CHINA_TZ
+from verify_service.domain.client import ClientInfo, coarse_location, coarse_network, user_agent_family
+from verify_service.errors import ValidationFailed
+from verify_service.i18n import negotiate, page_text
+from verify_service.services import keys, verification
+
+bp = Blueprint("public", __name__)
+
+
+def client_info(lat: Any = None, lon: Any = None) -> ClientInfo:
+    place = coarse_location(lat, lon) if lat is not None and lon is not None else None
+    return ClientInfo(
+        network=coarse_network(request.remote_addr),
+        user_agent=user_agent_family(request.headers.get("User-Agent")),
+        latitude=place[0] if place else None, longitude=place[1] if place else None,
+    )
+
+
+def _lang() -> str:
+    return negotiate(request.args.get("lang"), request.accept_languages)
+
+
+@bp.get("/L/<path:code>")
+@bp.get("/l/<path:code>")
+@public
+def scan_page(code: str) -> Any:
+    lang = _lang()
+    wants_json = request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+    result = verification.verify_code(code, "api" if wants_json else "page", client_info(), lang)
+    if wants_json:
+        return result.to_json()
+    first = result.scans.get("first_at")
+    return render_template(
+        "scan.html", v=result.to_json(), t=page_text(lang), lang=lang, code=code,
+        first_scan=_china_time(first) if first else None,
+    )
+
+
+def _china_time(iso: str) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(iso).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.get("/api/v1/verify")
+@public
+@doc("Verify a label code or URL; every call is recorded as a scan "
+     "(query: code, optional lat/lon with the user's consent, lang)", tag="public")
+def verify_api() -> Any:
+    code = request.args.get("code")
+    if code is None or not code.strip():
+        raise ValidationFailed("query parameter code is required (a label code or its full URL)", code="code_required")
+    result = verification.verify_code(code, "api", client_info(request.args.get("lat"), request.args.get("lon")), _lang())
+    return result.to_json()
+
+
+@bp.get("/.well-known/label-keys.json")
+@public
+@doc("The issuer's public label keys (key id, algorithm, public key, status, validity, revocation)", tag="public")
+def label_keys() -> Any:
+    resp = jsonify(keys.public_key_set())
+    resp.headers["Cache-Control"] = "public, max-age=300"
+    return resp

@@ -1,0 +1,165 @@
+"""Wording shown to consumers and returned in verdict reasons, in Chinese and English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGUAGES = ("zh", "en")
+
+REASONS: dict[str, dict[str, str]] = {
+    "genuine": {
+        "zh": "标签签名有效，由发证机构签发于 {issued}。",
+        "en": "The label's signature is valid; it was issued on {issued}.",
+    },
+    "certificate_valid": {
+        "zh": "证书 {number} 有效，有效期至 {valid_to}。",
+        "en": "Certificate {number} is valid until {valid_to}.",
+    },
+    "certificate_valid_long_term": {
+        "zh": "登记证书 {number} 长期有效。",
+        "en": "Registration {number} is valid (long-term).",
+    },
+    "certificate_expired": {
+        "zh": "该产品的证书 {number} 已于 {valid_to} 到期，不得继续使用标志。",
+        "en": "The product's certificate {number} expired on {valid_to}; the mark may no longer be used.",
+    },
+    "certificate_suspended": {
+        "zh": "该产品的证书 {number} 已被暂停（{since}）：{reason}",
+        "en": "The product's certificate {number} is suspended (since {since}): {reason}",
+    },
+    "certificate_revoked": {
+        "zh": "该产品的证书 {number} 已被撤销（{since}）：{reason}",
+        "en": "The product's certificate {number} was revoked ({since}): {reason}",
+    },
+    "certificate_cancelled": {
+        "zh": "该产品的证书 {number} 已注销（{since}）。",
+        "en": "The product's certificate {number} was cancelled ({since}).",
+    },
+    "label_voided": {
+        "zh": "此标签已于 {at} 作废：{reason}",
+        "en": "This label was voided on {at}: {reason}",
+    },
+    "batch_voided": {
+        "zh": "此标签所属批次已于 {at} 作废：{reason}",
+        "en": "The batch this label belongs to was voided on {at}: {reason}",
+    },
+    "bad_signature": {
+        "zh": "标签签名无效：此码不是发证机构签发的。",
+        "en": "The signature is invalid: this code was not issued by the certifying centre.",
+    },
+    "unknown_key": {
+        "zh": "此码使用了未知的签名密钥，不是发证机构签发的。",
+        "en": "The code names an unknown signing key; it was not issued by the certifying centre.",
+    },
+    "never_issued": {
+        "zh": "编号 {serial} 从未被签发。",
+        "en": "Serial {serial} was never issued.",
+    },
+    "revoked_key": {
+        "zh": "此码的签名密钥已于 {at} 被吊销，且没有在吊销前签发的批次包含此编号。",
+        "en": "The code's signing key was revoked on {at}, and no batch issued before then holds this serial.",
+    },
+    "key_mismatch": {
+        "zh": "此码的签名密钥与其批次不符。",
+        "en": "The code's signing key does not match its batch.",
+    },
+    "malformed": {
+        "zh": "这不是本系统的标签码：{detail}",
+        "en": "This is not a label code of this system: {detail}",
+    },
+}
+
+
+def message(code: str, lang: str, **params: Any) -> str:
+    texts = REASONS[code]
+    text = texts.get(lang) or texts["zh"]
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError):
+        return text
+
+
+def negotiate(requested: str | None, accept_language: Any) -> str:
+    """``?lang=`` first, then the Accept-Language header; Chinese by default."""
+    if requested:
+        r = requested.lower()
+        if r.startswith("en"):
+            return "en"
+        if r.startswith("zh"):
+            return "zh"
+    best = accept_language.best_match(["zh", "zh-CN", "en", "en-US", "en-GB"]) if accept_language else None
+    if best and best.startswith("en"):
+        return "en"
+    return "zh"
+
+
+PAGE: dict[str, dict[str, str]] = {
+    "title": {"zh": "标签查询结果", "en": "Label check"},
+    "verdict.authentic": {"zh": "正品标签", "en": "Genuine label"},
+    "verdict.certificate_invalid": {"zh": "证书无效", "en": "Certificate not valid"},
+    "verdict.label_void": {"zh": "标签已作废", "en": "Label voided"},
+    "verdict.suspected_clone": {"zh": "疑似复制标签", "en": "Possibly copied label"},
+    "verdict.counterfeit": {"zh": "假冒标签", "en": "Counterfeit label"},
+    "verdict.malformed": {"zh": "无法识别", "en": "Not recognised"},
+    "sentence.authentic": {
+        "zh": "此标签由发证机构签发，产品证书今日有效。",
+        "en": "This label was issued by the certifying centre and the product's certificate is valid today."},
+    "sentence.certificate_invalid": {
+        "zh": "标签是真的，但该产品的证书目前{status}，不能作为认证产品销售。",
+        "en": "The label is genuine, but the product's certificate is {status}: it may not be sold as certified."},
+    "sentence.label_void": {
+        "zh": "此标签已被作废，不应出现在任何商品上。",
+        "en": "This label has been voided and should not be on any product."},
+    "sentence.suspected_clone": {
+        "zh": "此标签的查询记录异常，可能已被复制。请谨慎购买，并向我们报告。",
+        "en": "This label's scan history is unusual: it may have been copied. Buy with care and report it."},
+    "sentence.counterfeit": {
+        "zh": "此码不是发证机构签发的。请勿购买，并向市场监管部门举报。",
+        "en": "This code was not issued by the certifying centre. Do not buy it; report it to market regulators."},
+    "sentence.malformed": {
+        "zh": "这不是本系统的标签码。请确认扫描的是产品上的防伪标签。",
+        "en": "This is not a label code of this system. Check that you scanned the product's anti-counterfeit label."},
+    "next.counterfeit": {
+        "zh": "保留商品和购物凭证，拨打 12315 或在下方提交举报。",
+        "en": "Keep the product and receipt, call 12315 (market regulation hotline) or report it below."},
+    "next.suspected_clone": {
+        "zh": "如果您刚买到此商品而标签是复印的或与商品不符，请在下方举报。",
+        "en": "If you have just bought this product and the label looks photocopied or does not match it, report it below."},
+    "next.label_void": {
+        "zh": "作废的标签可能被盗用。请在下方举报购买地点。",
+        "en": "A voided label may have been stolen. Report where you bought the product below."},
+    "next.certificate_invalid": {
+        "zh": "继续使用过期或被撤销证书的标志属于违规行为，可在下方举报。",
+        "en": "Using the mark after the certificate lapsed is not allowed; you can report it below."},
+    "product": {"zh": "产品", "en": "Product"},
+    "trademark": {"zh": "商标", "en": "Trademark"},
+    "enterprise": {"zh": "生产企业", "en": "Producer"},
+    "credit_code": {"zh": "统一社会信用代码", "en": "Credit code"},
+    "gf_code": {"zh": "企业信息码", "en": "Enterprise code"},
+    "programme": {"zh": "认证类别", "en": "Programme"},
+    "certificate": {"zh": "证书编号", "en": "Certificate"},
+    "status": {"zh": "证书状态", "en": "Certificate status"},
+    "validity": {"zh": "有效期", "en": "Valid"},
+    "long_term": {"zh": "长期", "en": "long-term"},
+    "serial": {"zh": "标签编号", "en": "Label serial"},
+    "scans": {"zh": "此标签已被查询 {count} 次，首次查询于 {first}。",
+              "en": "This label has been checked {count} times, first on {first}."},
+    "scans.first": {"zh": "这是此标签的首次查询。", "en": "This is the first check of this label."},
+    "reasons": {"zh": "判定依据", "en": "Why"},
+    "report": {"zh": "发现问题？举报假冒", "en": "Something wrong? Report a fake"},
+    "hotline": {"zh": "市场监管投诉举报电话：12315", "en": "Market regulation hotline: 12315"},
+    "mark_sentence": {"zh": "经中国绿色食品发展中心许可使用绿色食品标志", "en": "Green Food mark used under licence of the China Green Food Development Center"},
+    "other_lang": {"zh": "English", "en": "中文"},
+    "status.valid": {"zh": "有效", "en": "valid"},
+    "status.suspended": {"zh": "暂停", "en": "suspended"},
+    "status.revoked": {"zh": "已撤销", "en": "revoked"},
+    "status.expired": {"zh": "已过期", "en": "expired"},
+    "status.cancelled": {"zh": "已注销", "en": "cancelled"},
+    "programme.green_food": {"zh": "绿色食品", "en": "Green Food"},
+    "programme.organic": {"zh": "有机产品", "en": "Organic"},
+    "programme.gi": {"zh": "农产品地理标志", "en": "Agricultural Geographical Indication"},
+}
+
+
+def page_text(lang: str) -> dict[str, str]:
+    return {key: texts.get(lang) or texts["zh"] for key, texts in PAGE.items()}
