@@ -126,3 +126,32 @@ def test_expiry_sweep_emits_once_per_validity_end(app: Any, client: Any, admin_h
     assert worker.sweep_expired() == 1
     assert worker.sweep_expired() == 0
     assert [r.kind for r in _records(app)].count("certificate.expired") == 2
+
+
+def test_builders_for_later_events_produce_records_the_platform_accepts(
+        app: Any, simulator_url: str, clock: Any) -> None:
+    from types import SimpleNamespace
+
+    now = clock.now()
+    ent = SimpleNamespace(uscc="91230184MA1B2C3D4E")
+    batch = SimpleNamespace(id=7, enterprise=ent, certificate=SimpleNamespace(number="LB-03-2301231234A"),
+                            product=SimpleNamespace(name="五常大米"), product_id=3, quantity=1000,
+                            first_serial=1200001, last_serial=1201000, created_at=now,
+                            voided_at=now, void_reason="卷标被盗")
+    with app.app_context():
+        recs = [
+            outbox.emit("label_batch.issued", "7", platform.label_batch(batch, "HTTPS://GF.CN/L/")),  # type: ignore[arg-type]
+            outbox.emit("label_batch.voided", "7", platform.label_batch_void(batch)),  # type: ignore[arg-type]
+            outbox.emit("label.voided", "1200005", platform.label_void(1200005, batch, reason="误印", at=now)),  # type: ignore[arg-type]
+            outbox.emit("fake.confirmed", "12", platform.fake_confirmed(
+                case_id=12, at=now, description="假冒绿色食品标志", trace_code="1200009")),
+            outbox.emit("clone_alert.raised", "1200010", platform.clone_alert(
+                alert_id=5, serial=1200010, b=batch, reasons=["scanned in 3 provinces within 2 h"],  # type: ignore[arg-type]
+                scan_count=14, at=now)),
+        ]
+        envelopes = [platform.envelope(r) for r in recs]
+        db.commit()
+    assert envelopes[0]["data"]["batch"]["trace_code_first"] == "1200001"
+    client = platform.PlatformClient(simulator_url, app.config["PLATFORM_SECRET"])
+    assert all(r.ok for r in client.send(envelopes))
+    client.close()

@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 if TYPE_CHECKING:
-    from verify_service.models import Certificate, Enterprise
+    from verify_service.models import Certificate, Enterprise, LabelBatch
     from verify_service.push.models import OutboxRecord
 
 #: Version of the record payloads; bump it (and keep the old builders) when fields change.
@@ -138,8 +138,7 @@ def outbound_batch(*, batch_id: int | str, certificate_no: str, product_id: int,
                    url_prefix: str, issued_at: dt.datetime) -> dict[str, Any]:
     """An outbound batch (出库批次): the label serials are its trace codes.
 
-    For ``label_batch.issued``; ``label_batch.voided`` takes the same fields plus a
-    ``reason`` added by the caller.
+    For ``label_batch.issued`` (see :func:`label_batch` for a batch row).
     """
     return {
         "entity": {"credit_code": credit_code},
@@ -149,6 +148,57 @@ def outbound_batch(*, batch_id: int | str, certificate_no: str, product_id: int,
             "trace_code_first": first_serial, "trace_code_last": last_serial,
             "trace_url_prefix": url_prefix, "issued_at": issued_at.isoformat(),
         },
+    }
+
+
+def label_batch(b: "LabelBatch", url_prefix: str) -> dict[str, Any]:
+    """``label_batch.issued`` for a batch row: ``emit("label_batch.issued", str(b.id), label_batch(b, base_url))``."""
+    return outbound_batch(
+        batch_id=b.id, certificate_no=b.certificate.number, product_id=b.product_id,
+        product_name=b.product.name, quantity=b.quantity, first_serial=str(b.first_serial),
+        last_serial=str(b.last_serial), credit_code=b.enterprise.uscc, url_prefix=url_prefix,
+        issued_at=b.created_at,
+    )
+
+
+def label_batch_void(b: "LabelBatch") -> dict[str, Any]:
+    """``label_batch.voided``: every trace code of the batch is withdrawn."""
+    return {
+        "entity": {"credit_code": b.enterprise.uscc},
+        "batch": {"batch_no": str(b.id), "certificate_no": b.certificate.number,
+                  "trace_code_first": str(b.first_serial), "trace_code_last": str(b.last_serial),
+                  "voided_at": b.voided_at.isoformat() if b.voided_at else None, "reason": b.void_reason},
+    }
+
+
+def label_void(serial: int, b: "LabelBatch", *, reason: str, at: dt.datetime) -> dict[str, Any]:
+    """``label.voided``: one trace code withdrawn (stolen roll, misprint)."""
+    return {
+        "entity": {"credit_code": b.enterprise.uscc},
+        "label": {"trace_code": str(serial), "batch_no": str(b.id), "certificate_no": b.certificate.number,
+                  "voided_at": at.isoformat(), "reason": reason},
+    }
+
+
+def fake_confirmed(*, case_id: int | str, at: dt.datetime, description: str, trace_code: str | None = None,
+                   certificate_no: str | None = None, credit_code: str | None = None,
+                   region_code: str | None = None) -> dict[str, Any]:
+    """``fake.confirmed``: a regulator confirmed a counterfeit (with whatever it names)."""
+    return {
+        "entity": {"credit_code": credit_code} if credit_code else None,
+        "case": {"case_no": str(case_id), "trace_code": trace_code, "certificate_no": certificate_no,
+                 "region_code": region_code, "description": description, "confirmed_at": at.isoformat()},
+    }
+
+
+def clone_alert(*, alert_id: int | str, serial: int, b: "LabelBatch", reasons: Sequence[str],
+                scan_count: int, at: dt.datetime) -> dict[str, Any]:
+    """``clone_alert.raised``: a genuine trace code's scans show copies (a scan anomaly)."""
+    return {
+        "entity": {"credit_code": b.enterprise.uscc},
+        "alert": {"alert_no": str(alert_id), "trace_code": str(serial), "batch_no": str(b.id),
+                  "certificate_no": b.certificate.number, "reasons": list(reasons),
+                  "scan_count": scan_count, "raised_at": at.isoformat()},
     }
 
 
