@@ -83,3 +83,55 @@ def test_db_current_and_check(app: Any) -> None:
     assert "current: " in out and out.split()[1] == out.split()[3]
     result = cli.invoke(args=["db", "check"])
     assert result.exit_code == 0, result.output
+
+
+def test_keys_cli_lifecycle(app: Any, client: Any) -> None:
+    cli = app.test_cli_runner()
+    assert "no signing keys" in cli.invoke(args=["keys", "list"]).output
+    assert cli.invoke(args=["keys", "create"]).exit_code == 0
+    assert cli.invoke(args=["keys", "rotate"]).exit_code == 0
+    out = cli.invoke(args=["keys", "list"]).output
+    assert "1  retired" in out and "2  active" in out
+    assert cli.invoke(args=["keys", "revoke", "1"]).exit_code == 0
+    assert cli.invoke(args=["keys", "revoke", "1"]).exit_code == 1
+    assert cli.invoke(args=["keys", "retire", "9"]).exit_code == 1
+    served = {k["kid"]: k["status"] for k in client.get("/.well-known/label-keys.json").json["keys"]}
+    assert served == {"1": "revoked", "2": "active"}
+
+
+def test_keys_need_a_passphrase(app: Any) -> None:
+    app.config["LABEL_KEY_PASSPHRASE"] = ""
+    result = app.test_cli_runner().invoke(args=["keys", "create"])
+    assert result.exit_code == 1 and "LABEL_KEY_PASSPHRASE" in result.output
+
+
+def test_labels_issue_and_verify(app: Any, holder: Any, tmp_path: Any) -> None:
+    import csv
+
+    cli = app.test_cli_runner()
+    result = cli.invoke(args=["labels", "issue", "--certificate", holder.number, "--product", str(holder.product_id),
+                              "--quantity", "25", "--out", str(tmp_path), "--formats", "csv,pdf,svg", "--pins"])
+    assert result.exit_code == 0, result.output
+    manifest = next(tmp_path.glob("*manifest.csv"))
+    rows = list(csv.DictReader(manifest.open(encoding="utf-8")))
+    assert len(rows) == 25 and set(rows[0]) == {"serial", "url", "pin"}
+    assert next(tmp_path.glob("*sheets.pdf")).read_bytes().startswith(b"%PDF")
+    assert len(list(next(tmp_path.glob("*-svg")).glob("*.svg"))) == 25
+    ok = cli.invoke(args=["labels", "verify", rows[0]["url"]])
+    assert ok.exit_code == 0 and ok.stdout.strip() == "authentic"
+    bad = cli.invoke(args=["labels", "verify", "hello"])
+    assert bad.exit_code == 1 and bad.stdout.strip() == "malformed"
+    refused = cli.invoke(args=["labels", "issue", "--certificate", holder.number, "--product", str(holder.product_id),
+                               "--quantity", "5", "--out", str(tmp_path), "--formats", "docx"])
+    assert refused.exit_code == 2
+
+
+def test_demo_sample_labels_show_their_verdicts(app: Any) -> None:
+    cli = app.test_cli_runner()
+    out = cli.invoke(args=["demo", "--no-tokens"]).output
+    samples = dict(line.removeprefix("sample label (").split("): ") for line in out.splitlines()
+                   if line.startswith("sample label ("))
+    assert set(samples) >= {"authentic", "label_void", "counterfeit", "certificate_invalid"}
+    for expected, url in samples.items():
+        got = cli.invoke(args=["labels", "verify", url]).stdout.strip()
+        assert got == expected.split(" ")[0], (expected, got)

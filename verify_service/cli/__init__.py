@@ -38,5 +38,7 @@ def register_commands(app: Flask) -> None:
     for group in (database.db_group, tokens.tokens_group, registry.registry_group, demo.demo_command):
         app.cli.add_command(group)
     app.cli.add_command(keys.keys_group)
+    from verify_service.cli.labels import labels_group
+    app.cli.add_command(labels_group)
     from verify_service.cli.push import push_group
     app.cli.add_command(push_group)

@@ -4,7 +4,9 @@ import click
 from flask.cli import with_appcontext
 
 from verify_service.cli import unit_of_work
-from verify_service.services import demo, tokens
+from flask import current_app
+
+from verify_service.services import demo, keys, tokens
 
 
 @click.command("demo", help="Seed realistic sample data and print demo tokens.")
@@ -16,8 +18,13 @@ def demo_command(seed_value: int, make_tokens: bool) -> None:
     result = demo.seed(seed_value)
     if result["seeded"]:
         click.echo(f"seeded {result['enterprises']} enterprises and {result['certificates']} certificates")
+        if not result["signing"]:
+            click.echo("no signing key created: set LABEL_KEY_PASSPHRASE to issue sample labels")
     else:
         click.echo(f"sample data not seeded again: {result['reason']}")
+    if keys.records() and current_app.config["LABEL_KEY_PASSPHRASE"]:
+        for verdict, url in demo.sample_urls().items():
+            click.echo(f"sample label ({verdict}): {url}")
     if make_tokens:
         for role, uscc in demo.demo_token_owners():
             raw, _info = tokens.create_token(f"demo-{role}", role, uscc)

@@ -176,3 +176,7 @@ def lock_issuance() -> None:
         return
     _insert_ignore(SerialCounter, {"id": 1, "next_serial": FIRST_SERIAL}, ["id"])
     s.execute(select(SerialCounter.next_serial).where(SerialCounter.id == 1).with_for_update())
+
+
+def find_batch_by_idempotency_key_any(key: str) -> LabelBatch | None:
+    return session().scalar(select(LabelBatch).where(LabelBatch.idempotency_key == key).limit(1))

@@ -31,7 +31,7 @@ def status() -> dict[str, Any]:
              "parked_at": r.parked_at.isoformat() if r.parked_at else None, "last_error": r.last_error}
             for r in store.list_parked()
         ],
-        "unregistered_enterprises": len(store.list_unregistered_enterprises(limit=100_000)),
+        "unregistered_enterprises": store.count_unregistered_enterprises(),
     }
 
 

@@ -183,6 +183,13 @@ def iter_records(*, statuses: Sequence[str] | None = None, since: dt.datetime | 
         last = rows[-1][0]
 
 
+def count_unregistered_enterprises() -> int:
+    certified = exists().where(Certificate.enterprise_id == Enterprise.id)
+    return int(session().scalar(
+        select(func.count()).select_from(Enterprise).where(Enterprise.platform_entity_code.is_(None), certified)
+    ) or 0)
+
+
 def list_unregistered_enterprises(limit: int = 1000) -> list[tuple[Enterprise, str | None]]:
     """Certified enterprises without an entity code, with their registration record's status."""
     certified = exists().where(Certificate.enterprise_id == Enterprise.id)

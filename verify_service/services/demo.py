@@ -13,11 +13,15 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+import label_gen
+from flask import current_app
+
 from verify_service import clock
+from verify_service.data import labels as label_data
 from verify_service.data import registry as registry_data
 from verify_service.domain.identifiers import USCC_CHARS, make_uscc
-from verify_service.schemas import CertificateIn, EnterpriseIn, GiAuthorisationIn, StatusChangeIn
-from verify_service.services import registry
+from verify_service.schemas import BatchOrderIn, CertificateIn, EnterpriseIn, GiAuthorisationIn, StatusChangeIn, VoidIn
+from verify_service.services import issuance, keys, registry
 
 DEMO_ACTOR = ("demo", "admin")
 
@@ -95,6 +99,8 @@ def seed(seed_value: int = 20211, enterprises_per_county: int = 5) -> dict[str, 
         return {"seeded": False, "reason": "the registry already holds enterprises"}
     rng = random.Random(seed_value)
     today = clock.today()
+    signing = _ensure_signing_key()
+    samples: dict[str, Any] = {}
     actor, role = DEMO_ACTOR
     enterprise_uscc: list[tuple[County, str, bool]] = []
     gf_serial = 40
@@ -158,6 +164,8 @@ def seed(seed_value: int = 20211, enterprises_per_county: int = 5) -> dict[str, 
                 "valid_from": valid_from.isoformat(), "valid_to": valid_to.isoformat(),
                 "issuer": issuer, "products": products,
             }), actor, role)
+            if signing and state in SAMPLE_BATCH_STATES and samples.setdefault(state, None) is None:
+                samples[state] = _sample_batch(number, state)
             _apply_state(number, state)
             certificates.append(number)
 
@@ -187,7 +195,52 @@ def seed(seed_value: int = 20211, enterprises_per_county: int = 5) -> dict[str, 
                 scope=f"{county.name}行政区域内生产的{product}",
             ), actor, role)
         certificates.append(number)
-    return {"seeded": True, "enterprises": len(enterprise_uscc) + len(COUNTIES), "certificates": len(certificates)}
+    return {"seeded": True, "enterprises": len(enterprise_uscc) + len(COUNTIES), "certificates": len(certificates),
+            "signing": signing}
+
+
+#: Certificate states that get a small sample batch before their status is applied.
+SAMPLE_BATCH_STATES = ("valid", "suspended", "revoked")
+
+
+def _ensure_signing_key() -> bool:
+    """Create a signing key when there is none and a passphrase is configured."""
+    if keys.records():
+        return True
+    if not current_app.config["LABEL_KEY_PASSPHRASE"]:
+        return False
+    keys.create_key(*DEMO_ACTOR)
+    return True
+
+
+def _sample_batch(number: str, state: str) -> int:
+    cert = registry_data.find_certificate(number)
+    assert cert is not None
+    batch, _ = issuance.order_batch(cert.enterprise_id, BatchOrderIn(
+        certificate_number=number, product_id=cert.products[0].id, quantity=20, label_format="round25"),
+        DEMO_ACTOR[0], idempotency_key=f"demo-{state}")
+    if state == "valid":  # one label of the valid batch is voided, as if from a stolen roll
+        issuance.void_label(batch["last_serial"], VoidIn(reason="演示：此卷标签失窃"), *DEMO_ACTOR)
+    return int(batch["id"])
+
+
+def sample_urls() -> dict[str, str]:
+    """One label URL per verdict the sample data can show (for the demo's welcome text)."""
+    urls: dict[str, str] = {}
+    ring = keys.signing_ring()
+    base = current_app.config["LABEL_BASE_URL"]
+    for state, verdict in (("valid", "authentic"), ("suspended", "certificate_invalid"), ("revoked", "certificate_invalid (revoked)")):
+        batch = label_data.find_batch_by_idempotency_key_any(f"demo-{state}")
+        if batch is None:
+            continue
+        signer = ring.signer_for(batch.key_id)
+        urls[verdict] = label_gen.label_url(base, signer.sign(batch.first_serial))
+        if state == "valid":
+            urls["label_void"] = label_gen.label_url(base, signer.sign(batch.last_serial))
+            genuine = signer.sign(batch.first_serial + 1)
+            forged = genuine[:-3] + f"{(int(genuine[-3:]) + 1) % 1000:03d}"
+            urls["counterfeit"] = label_gen.label_url(base, forged)
+    return urls
 
 
 def _valid_to_for(state: str, today: dt.date, rng: random.Random) -> dt.date:
@@ -213,8 +266,12 @@ def _change(number: str, status: str, reason: str) -> None:
 
 def demo_token_owners() -> list[tuple[str, str | None]]:
     """The (role, enterprise credit code) pairs demo tokens are made for."""
-    first = registry_data.list_certificates(programme="green_food", limit=1)
     owners: list[tuple[str, str | None]] = [("admin", None), ("regulator", None)]
-    if first:
-        owners.append(("enterprise", first[0].enterprise.uscc))
+    batch = label_data.find_batch_by_idempotency_key_any("demo-valid")
+    if batch is not None:
+        owners.append(("enterprise", batch.enterprise.uscc))
+    else:
+        first = registry_data.list_certificates(programme="green_food", limit=1)
+        if first:
+            owners.append(("enterprise", first[0].enterprise.uscc))
     return owners

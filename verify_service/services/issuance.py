@@ -22,7 +22,9 @@ from verify_service.data import labels as label_data
 from verify_service.data import registry as registry_data
 from verify_service.domain import certificates as cert_rules
 from verify_service.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
-from verify_service.schemas import BatchOrderIn, VoidIn
+from pydantic import ValidationError as PydanticValidationError
+
+from verify_service.schemas import BatchOrderIn, VoidIn, error_list
 from verify_service.services import audit, keys
 
 DEFAULT_LABEL_FORMAT = "round25"
@@ -85,6 +87,31 @@ def order_batch(enterprise_id: int, body: BatchOrderIn, actor: str,
         created_by=actor, created_at=clock.now(),
     )
     return batch_view(label_data.find_batch(batch.id)), True
+
+
+def order_for_holder(certificate_number: str, product_id: int, quantity: int, *, pins: bool = False,
+                     label_format: str | None = None, enterprise_uscc: str | None = None,
+                     actor: str = "cli") -> dict[str, Any]:
+    """Order on behalf of the certificate's holder (or a named GI authorised user): the issuer's CLI."""
+    try:
+        body = BatchOrderIn(certificate_number=certificate_number, product_id=product_id, quantity=quantity,
+                            pins=pins, label_format=label_format)
+    except PydanticValidationError as exc:
+        raise ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in error_list(exc))) from None
+    if enterprise_uscc:
+        enterprise = registry_data.find_enterprise_by_uscc(enterprise_uscc.strip().upper())
+        if enterprise is None:
+            raise NotFound(f"no enterprise with credit code {enterprise_uscc}")
+        enterprise_id = enterprise.id
+    else:
+        cert = registry_data.find_certificate(body.certificate_number)
+        if cert is None:
+            raise NotFound(f"no certificate {certificate_number}", code="certificate_not_found")
+        if cert.programme == "gi":
+            raise ValidationFailed("GI labels are ordered by an authorised user: give --enterprise USCC")
+        enterprise_id = cert.enterprise_id
+    batch, _created = order_batch(enterprise_id, body, actor)
+    return batch
 
 
 def _check_holder(cert: Any, enterprise_id: int, year: int) -> Decimal | None:
@@ -192,9 +219,12 @@ class PrintJob:
         return label_gen.iter_manifest(self.labels(), pins=self.pins)
 
     def sheets(self, label_format: str | None = None) -> Iterator[bytes]:
+        return self.sheets_from(self.labels(), label_format)
+
+    def sheets_from(self, labels: Iterator[label_gen.Label], label_format: str | None = None) -> Iterator[bytes]:
         fmt = label_format or self.label_format
         _check_layout(fmt, self.programme, self.certificate_number, self.pins)
-        return label_gen.iter_sheet_pdf(self.labels(), base_url=self.base_url, label_format=fmt,
+        return label_gen.iter_sheet_pdf(labels, base_url=self.base_url, label_format=fmt,
                                         programme=self.programme, certificate_number=self.certificate_number,
                                         pins=self.pins)
 
