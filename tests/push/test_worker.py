@@ -193,6 +193,7 @@ def test_status_and_metrics_show_the_backlog(app: Any, client: Any, run: Callabl
     body = client.get("/metrics").get_data(as_text=True)
     assert 'labels_push_outbox_records{status="pending"} 4.0' in body
     assert "labels_push_oldest_pending_age_seconds 90.0" in body
+    assert "labels_push_unregistered_enterprises 0.0" in body
 
 
 @pytest.mark.parametrize("tamper", ["missing", "old"])
