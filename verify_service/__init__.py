@@ -47,9 +47,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             db.rollback()
         return response
 
-    from verify_service.api import admin, enterprise, labels, meta, public, regulator
+    from verify_service.api import admin, enterprise, labels, meta, offline, public, regulator
 
-    for bp in (meta.bp, public.bp, admin.bp, enterprise.bp, labels.bp, regulator.bp):
+    for bp in (meta.bp, public.bp, offline.bp, admin.bp, enterprise.bp, labels.bp, regulator.bp):
         app.register_blueprint(bp)
 
     from verify_service.cli import register_commands

@@ -25,6 +25,18 @@ ENV_KEYS: dict[str, type] = {
     "LABELS_PER_OUTPUT_UNIT": int,
     "DEFAULT_YEARLY_LABEL_CAP": int,
     "LOG_LEVEL": str,
+    "CLONE_WINDOW_HOURS": float,
+    "CLONE_PARTIES": int,
+    "CLONE_SAME_PARTY_MINUTES": float,
+    "CLONE_MAX_SPEED_KMH": float,
+    "CLONE_MIN_TRAVEL_KM": float,
+    "CLONE_THRESHOLD": float,
+    "SHELF_LIFE_GRACE_DAYS": int,
+    "PIN_MAX_FAILURES": int,
+    "PIN_LOCK_MINUTES": int,
+    "RATE_LIMIT_PIN": str,
+    "RATE_LIMIT_REPORTS": str,
+    "REPORT_PHOTO_MAX_BYTES": int,
     # Set by the gunicorn configuration so that every worker's metrics are aggregated.
     "PROMETHEUS_MULTIPROC_DIR": str,
     # Traceability push (see docs/traceability-push.md).
@@ -37,6 +49,8 @@ ENV_KEYS: dict[str, type] = {
     "PUSH_BACKOFF_MAX_SECONDS": float,
     "PUSH_EXPIRY_SWEEP_SECONDS": float,
     "PUSH_STALE_AFTER_SECONDS": float,
+    # Offline verification (see docs/offline-bundle.md).
+    "OFFLINE_BUNDLE_HOURS": float,
 }
 
 
@@ -59,6 +73,21 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Yearly cap for a product without an approved output.
         "DEFAULT_YEARLY_LABEL_CAP": 100_000,
         "LOG_LEVEL": "INFO",
+        # Clone and misuse signals (README, "Clone and misuse signals").
+        "CLONE_WINDOW_HOURS": 48.0,
+        "CLONE_PARTIES": 5,
+        "CLONE_SAME_PARTY_MINUTES": 30.0,
+        "CLONE_MAX_SPEED_KMH": 300.0,
+        "CLONE_MIN_TRAVEL_KM": 50.0,
+        "CLONE_THRESHOLD": 1.0,
+        "SHELF_LIFE_GRACE_DAYS": 30,
+        # Scratch-off PINs: wrong PINs per serial before it locks, and for how long.
+        "PIN_MAX_FAILURES": 5,
+        "PIN_LOCK_MINUTES": 60,
+        # Per client network (flask-limiter syntax).
+        "RATE_LIMIT_PIN": "10 per minute; 60 per day",
+        "RATE_LIMIT_REPORTS": "5 per hour; 20 per day",
+        "REPORT_PHOTO_MAX_BYTES": 2 * 1024 * 1024,
         "PROMETHEUS_MULTIPROC_DIR": "",
         # Records per HTTP request to the platform, and tries before a record is parked.
         "PUSH_BATCH_SIZE": 200,
@@ -74,6 +103,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "PUSH_EXPIRY_SWEEP_SECONDS": 300.0,
         # `push reconcile` reports records still unsent after this long.
         "PUSH_STALE_AFTER_SECONDS": 3600.0,
+        # How long a signed offline status bundle may be used before a fresh one is needed.
+        "OFFLINE_BUNDLE_HOURS": 24.0,
         "JSON_AS_ASCII": False,
     }
 

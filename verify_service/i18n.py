@@ -163,3 +163,45 @@ PAGE: dict[str, dict[str, str]] = {
 
 def page_text(lang: str) -> dict[str, str]:
     return {key: texts.get(lang) or texts["zh"] for key, texts in PAGE.items()}
+
+
+REASONS.update({
+    "many_parties": {
+        "zh": "{window_hours:g} 小时内有 {parties} 个不同的网络或设备查询过此标签（{first_at} 至 {last_at}）；正品标签通常只由买家查询。",
+        "en": "{parties} different networks or devices checked this label within {window_hours:g} hours "
+              "({first_at} – {last_at}); a genuine label is normally checked only by its buyer.",
+    },
+    "implausible_travel": {
+        "zh": "此标签在 {from_at} 和 {to_at} 先后于相距约 {km} 公里的两地被查询（约 {kmh} 公里/小时），同一张标签不可能这样移动。",
+        "en": "This label was checked at {from_at} and {to_at} about {km} km apart (about {kmh} km/h): one label cannot travel like that.",
+    },
+    "out_of_region": {
+        "zh": "此批标签的销售区域是 {sales_region}，却在 {scanned_in} 被查询。",
+        "en": "This batch is sold in region {sales_region} but was checked in {scanned_in}.",
+    },
+    "pin_reused": {
+        "zh": "此标签的刮码已被使用 {uses} 次，首次使用于 {first_used_at}。",
+        "en": "This label's scratch-off PIN has been used {uses} times, first on {first_used_at}.",
+    },
+    "past_shelf_life": {
+        "zh": "此批标签签发于 {issued_at}，已超过保质期 {shelf_life_days} 天（另加 {grace_days} 天宽限）。",
+        "en": "This batch was issued on {issued_at}; its {shelf_life_days}-day shelf life (plus {grace_days} days' grace) has passed.",
+    },
+    "before_release": {
+        "zh": "此批产品计划于 {release_date} 上市，此前不应被查询。",
+        "en": "This batch is to be released on {release_date}; it should not be checked before then.",
+    },
+    "alert_open": {
+        "zh": "此标签的查询记录异常，已提交监管部门核查（预警编号 {alert_id}）。",
+        "en": "This label's scan history is being checked by market regulators (alert {alert_id}).",
+    },
+})
+
+
+def signal_message(code: str, lang: str, evidence: dict[str, Any]) -> str:
+    params = dict(evidence)
+    if code == "implausible_travel":
+        params.update(from_at=evidence["from"]["at"], to_at=evidence["to"]["at"])
+    if code == "out_of_region":
+        params["scanned_in"] = "、".join(evidence["scanned_in"]) if lang == "zh" else ", ".join(evidence["scanned_in"])
+    return message(code, lang, **params)

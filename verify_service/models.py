@@ -9,6 +9,7 @@ from typing import Any, Optional
 from sqlalchemy import (
     JSON,
     BigInteger,
+    LargeBinary,
     Date,
     DateTime,
     ForeignKey,
@@ -268,6 +269,9 @@ class Label(Base):
     void_reason: Mapped[Optional[str]] = mapped_column(Text)
     voided_by: Mapped[Optional[str]] = mapped_column(String(100))
     pin_used_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    pin_use_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pin_locked_until: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
 
 
 class Scan(Base):
@@ -285,5 +289,86 @@ class Scan(Base):
     user_agent: Mapped[Optional[str]] = mapped_column(String(32))
     latitude: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 2))
     longitude: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 2))
+    #: GB/T 2260 code prefix of where the user says they are (consented), e.g. "31" Shanghai.
+    region: Mapped[Optional[str]] = mapped_column(String(6))
+    batch_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+
+
+
+class Alert(Base):
+    """A label whose scan history shows misuse, with the evidence; one per label."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    serial: Mapped[int] = mapped_column(BigInteger, unique=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("label_batches.id"), index=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    province: Mapped[str] = mapped_column(String(2), index=True)
+    programme: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column()
+    signals: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # open, confirmed, dismissed
+    raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    closed_by: Mapped[Optional[str]] = mapped_column(String(100))
+    note: Mapped[Optional[str]] = mapped_column(Text)
+
+    certificate: Mapped[Certificate] = relationship()
+    enterprise: Mapped[Enterprise] = relationship()
+
+
+class Report(Base):
+    """A consumer's report of a suspected fake, handled as a case by regulators."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    serial: Mapped[Optional[int]] = mapped_column(BigInteger, index=True)
+    code_text: Mapped[Optional[str]] = mapped_column(String(300))
+    verdict: Mapped[Optional[str]] = mapped_column(String(24))
+    certificate_id: Mapped[Optional[int]] = mapped_column(ForeignKey("certificates.id"), index=True)
+    enterprise_id: Mapped[Optional[int]] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    province: Mapped[Optional[str]] = mapped_column(String(2), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    region: Mapped[Optional[str]] = mapped_column(String(6))
+    latitude: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 2))
+    longitude: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 2))
+    contact: Mapped[Optional[str]] = mapped_column(String(100))
+    photo: Mapped[Optional[bytes]] = mapped_column(LargeBinary, deferred=True)
+    photo_type: Mapped[Optional[str]] = mapped_column(String(16))
+    network: Mapped[Optional[str]] = mapped_column(String(48))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    certificate: Mapped[Optional[Certificate]] = relationship()
+    enterprise: Mapped[Optional[Enterprise]] = relationship()
+    events: Mapped[list["ReportEvent"]] = relationship(order_by="ReportEvent.id")
+
+
+class ReportEvent(Base):
+    """A step of a report's case: status change or note (append-only)."""
+
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    from_status: Mapped[Optional[str]] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class RateLimitCounter(Base):
+    """Fixed-window counters shared by every process (the rate limiter's storage)."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column()
 
 import verify_service.push.models  # noqa: E402,F401  (puts the push tables on Base.metadata)

@@ -17,6 +17,8 @@ class ClientInfo:
     user_agent: str | None = None
     latitude: Decimal | None = None
     longitude: Decimal | None = None
+    #: GB/T 2260 code (2, 4 or 6 digits) of where the user says they are, with consent
+    region: str | None = None
 
 
 def coarse_network(address: str | None) -> str | None:
@@ -69,3 +71,13 @@ def coarse_location(latitude: object, longitude: object) -> tuple[Decimal, Decim
     if not (lat.is_finite() and lon.is_finite()) or not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
     return lat.quantize(_TENTH, ROUND_HALF_UP), lon.quantize(_TENTH, ROUND_HALF_UP)
+
+
+def check_region(value: object) -> str | None:
+    """A GB/T 2260 province (2 digits), prefecture (4) or county (6) code, else None."""
+    if not isinstance(value, str):
+        return None
+    code = value.strip()
+    if re.fullmatch(r"\d{2}(\d{2}){0,2}", code) and code[:2] != "00":
+        return code
+    return None

@@ -25,6 +25,7 @@ from verify_service.errors import Conflict, Forbidden, NotFound, ServiceError, V
 from pydantic import ValidationError as PydanticValidationError
 
 from verify_service.schemas import BatchOrderIn, VoidIn, error_list
+from verify_service.push import outbox, platform
 from verify_service.services import audit, keys
 
 DEFAULT_LABEL_FORMAT = "round25"
@@ -86,7 +87,9 @@ def order_batch(enterprise_id: int, body: BatchOrderIn, actor: str,
         idempotency_key=idempotency_key, request_fingerprint=fingerprint,
         created_by=actor, created_at=clock.now(),
     )
-    return batch_view(label_data.find_batch(batch.id)), True
+    batch = label_data.find_batch(batch.id)
+    outbox.emit("label_batch.issued", str(batch.id), platform.label_batch(batch, cfg["LABEL_BASE_URL"]))
+    return batch_view(batch), True
 
 
 def order_for_holder(certificate_number: str, product_id: int, quantity: int, *, pins: bool = False,
@@ -252,6 +255,7 @@ def void_batch(batch_id: int, body: VoidIn, actor: str, role: str) -> dict[str, 
     if batch.voided_at is not None:
         raise Conflict(f"batch {batch_id} is already void", code="already_void")
     label_data.void_batch(batch, clock.now(), body.reason, actor)
+    outbox.emit("label_batch.voided", str(batch.id), platform.label_batch_void(batch))
     audit.record(actor, role, "batch.void", "label_batch", str(batch_id), reason=body.reason,
                  first_serial=batch.first_serial, last_serial=batch.last_serial)
     return batch_view(batch)
@@ -264,7 +268,9 @@ def void_label(serial: int, body: VoidIn, actor: str, role: str) -> dict[str, An
     label = label_data.get_or_create_label(serial, batch.id)
     if label.voided_at is not None:
         raise Conflict(f"label {serial} is already void", code="already_void")
-    label_data.void_label(label, clock.now(), body.reason, actor)
+    now = clock.now()
+    label_data.void_label(label, now, body.reason, actor)
+    outbox.emit("label.voided", str(serial), platform.label_void(serial, batch, reason=body.reason, at=now))
     audit.record(actor, role, "label.void", "label", str(serial), reason=body.reason, batch=batch.id)
     return {"serial": serial, "batch_id": batch.id, "voided_at": label.voided_at.isoformat() if label.voided_at else None,
             "void_reason": label.void_reason}

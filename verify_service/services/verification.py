@@ -16,7 +16,7 @@ from verify_service.data import labels as label_data
 from verify_service.domain import certificates as cert_rules
 from verify_service.domain.client import ClientInfo
 from verify_service.i18n import message
-from verify_service.services import keys
+from verify_service.services import fraud, keys
 from verify_service.services.registry import PROGRAMME_MARKS
 
 #: Most serious first (DESIGN: counterfeit > label_void > certificate_invalid > suspected_clone > authentic).
@@ -34,6 +34,8 @@ class Verdict:
     enterprise: dict[str, Any] | None = None
     scans: dict[str, Any] = field(default_factory=lambda: {"count": None, "first_at": None})
     batch_id: int | None = None
+    #: the batch and per-label row of a genuine label (for the misuse signals)
+    context: Any = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,7 +45,7 @@ class Verdict:
         }
 
 
-def _reason(code: str, lang: str, **params: Any) -> dict[str, Any]:
+def reason(code: str, lang: str, **params: Any) -> dict[str, Any]:
     return {"code": code, "message": message(code, lang, **params)}
 
 
@@ -51,43 +53,46 @@ def verify_code(text: str, channel: str, client: ClientInfo | None = None, lang:
                 record: bool = True) -> Verdict:
     """The verdict for scanned ``text`` (a URL or a bare code), recorded as a scan."""
     now = clock.now()
+    client = client or ClientInfo()
     result = _evaluate(text if isinstance(text, str) else "", now, lang)
+    if result.context is not None and result.verdict in ("authentic", "certificate_invalid"):
+        fraud.apply_signals(result, client, now, lang)
     if record:
-        _record(result, channel, client or ClientInfo(), now)
+        _record(result, channel, client, now)
     return result
 
 
 def _evaluate(text: str, now: dt.datetime, lang: str) -> Verdict:
     if len(text) > MAX_INPUT_CHARS:
-        return Verdict("malformed", reasons=[_reason("malformed", lang, detail="input too long")])
+        return Verdict("malformed", reasons=[reason("malformed", lang, detail="input too long")])
     ring = keys.verifying_ring()
     try:
         verified = ring.verify(text, now)
     except label_gen.MalformedCode as exc:
-        return Verdict("malformed", reasons=[_reason("malformed", lang, detail=str(exc))])
+        return Verdict("malformed", reasons=[reason("malformed", lang, detail=str(exc))])
     except label_gen.UnknownKey as exc:
-        return Verdict("counterfeit", serial=exc.serial, reasons=[_reason("unknown_key", lang)])
+        return Verdict("counterfeit", serial=exc.serial, reasons=[reason("unknown_key", lang)])
     except label_gen.BadSignature as exc:
-        return Verdict("counterfeit", serial=exc.serial, reasons=[_reason("bad_signature", lang)])
+        return Verdict("counterfeit", serial=exc.serial, reasons=[reason("bad_signature", lang)])
     except label_gen.RevokedKey as exc:
         label = exc.label
         batch = label_data.find_batch_context(label.serial)
         if batch is None or batch.key_id != label.key_id or batch.created_at >= exc.revoked_at:
             return Verdict("counterfeit", serial=label.serial,
-                           reasons=[_reason("revoked_key", lang, at=_day(exc.revoked_at))])
+                           reasons=[reason("revoked_key", lang, at=_day(exc.revoked_at))])
         return _genuine(label.serial, label.key_id, batch, now, lang)
     except label_gen.LabelCodeError as exc:  # any future member of the family
-        return Verdict("malformed", reasons=[_reason("malformed", lang, detail=str(exc))])
+        return Verdict("malformed", reasons=[reason("malformed", lang, detail=str(exc))])
     batch = label_data.find_batch_context(verified.serial)
     if batch is None:
         return Verdict("counterfeit", serial=verified.serial,
-                       reasons=[_reason("never_issued", lang, serial=verified.serial)])
+                       reasons=[reason("never_issued", lang, serial=verified.serial)])
     return _genuine(verified.serial, verified.key_id, batch, now, lang)
 
 
 def _genuine(serial: int, key_id: int, batch: Any, now: dt.datetime, lang: str) -> Verdict:
     if batch.key_id != key_id:
-        return Verdict("counterfeit", serial=serial, reasons=[_reason("key_mismatch", lang)])
+        return Verdict("counterfeit", serial=serial, reasons=[reason("key_mismatch", lang)])
     cert = batch.certificate
     today = clock.today_in_china(now)
     status = cert_rules.effective_status(cert.status, cert.valid_to, today)
@@ -101,31 +106,32 @@ def _genuine(serial: int, key_id: int, batch: Any, now: dt.datetime, lang: str) 
     v.product = {"id": p.id, "name": p.name, "trademark": p.trademark, "product_class": p.product_class}
     e = cert.enterprise if cert.enterprise_id == batch.enterprise_id else batch.enterprise
     v.enterprise = {"name": e.name, "uscc": e.uscc, "gf_code": e.gf_code, "county_code": e.county_code}
-    v.reasons.append(_reason("genuine", lang, issued=_day(batch.created_at)))
+    v.reasons.append(reason("genuine", lang, issued=_day(batch.created_at)))
     label = label_data.find_label(serial)
+    v.context = (batch, label)
     if label is not None and label.voided_at is not None:
         v.verdict = "label_void"
-        v.reasons = [_reason("label_voided", lang, at=_day(label.voided_at), reason=label.void_reason or "")]
+        v.reasons = [reason("label_voided", lang, at=_day(label.voided_at), reason=label.void_reason or "")]
     elif batch.voided_at is not None:
         v.verdict = "label_void"
-        v.reasons = [_reason("batch_voided", lang, at=_day(batch.voided_at), reason=batch.void_reason or "")]
+        v.reasons = [reason("batch_voided", lang, at=_day(batch.voided_at), reason=batch.void_reason or "")]
     if status != "valid":
         if v.verdict == "authentic":
             v.verdict = "certificate_invalid"
             v.reasons = []
-        v.reasons.append(_certificate_reason(cert, status, lang))
+        v.reasons.append(_certificatereason(cert, status, lang))
     elif cert.valid_to is None:
-        v.reasons.append(_reason("certificate_valid_long_term", lang, number=cert.number))
+        v.reasons.append(reason("certificate_valid_long_term", lang, number=cert.number))
     else:
-        v.reasons.append(_reason("certificate_valid", lang, number=cert.number, valid_to=cert.valid_to.isoformat()))
+        v.reasons.append(reason("certificate_valid", lang, number=cert.number, valid_to=cert.valid_to.isoformat()))
     return v
 
 
-def _certificate_reason(cert: Any, status: str, lang: str) -> dict[str, Any]:
+def _certificatereason(cert: Any, status: str, lang: str) -> dict[str, Any]:
     if status == "expired":
-        return _reason("certificate_expired", lang, number=cert.number, valid_to=cert.valid_to.isoformat())
+        return reason("certificate_expired", lang, number=cert.number, valid_to=cert.valid_to.isoformat())
     event = label_data.latest_status_event(cert.id)
-    return _reason(f"certificate_{status}", lang, number=cert.number,
+    return reason(f"certificate_{status}", lang, number=cert.number,
                    since=_day(event.at) if event else "", reason=event.reason if event else "")
 
 
@@ -135,9 +141,9 @@ def _record(v: Verdict, channel: str, client: ClientInfo, now: dt.datetime) -> N
         v.scans = {"count": count, "first_at": first.isoformat()}
     label_data.add_scan(
         serial=v.serial if v.serial is not None and v.serial <= label_gen.MAX_SERIAL else None,
-        at=now, verdict=v.verdict, channel=channel,
+        batch_id=v.batch_id, at=now, verdict=v.verdict, channel=channel,
         network=client.network, user_agent=client.user_agent,
-        latitude=client.latitude, longitude=client.longitude,
+        latitude=client.latitude, longitude=client.longitude, region=client.region,
     )
 
 
