@@ -107,3 +107,29 @@ class BadPin(LabelGenError):
     def __init__(self, message: str, *, serial: int) -> None:
         super().__init__(message)
         self.serial = serial
+
+
+class BundleError(LabelGenError):
+    """An offline status bundle cannot be used (see :mod:`label_gen.offline`)."""
+
+    def __init__(self, message: str, *, key_id: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.key_id = key_id
+
+
+class MalformedBundle(BundleError):
+    """The bytes are not an offline bundle of a version this library reads."""
+
+
+class BundleSignatureError(BundleError):
+    """The bundle's signature fails, or its signing key is not trusted (unknown or revoked)."""
+
+
+class BundleExpired(BundleError):
+    """The bundle is genuine but past its ``expires_at``: fetch a fresh one."""
+
+    def __init__(self, message: str, *, generated_at: _dt.datetime, expires_at: _dt.datetime) -> None:
+        super().__init__(message)
+        self.generated_at = generated_at
+        self.expires_at = expires_at
