@@ -8,9 +8,9 @@ import click
 import label_gen
 from flask.cli import AppGroup
 
-from verify_service import db
+from verify_service import clock, db
 from verify_service.cli import unit_of_work
-from verify_service.services import issuance, verification
+from verify_service.services import issuance, offline, verification
 from verify_service.services.audit import CLI_ACTOR
 
 FORMATS = ("csv", "pdf", "svg")
@@ -78,13 +78,48 @@ def _write(job: issuance.PrintJob, fmt: str, out_dir: Path, batch_id: int, quant
     return path
 
 
-@labels_group.command("verify", help="Verify a label code or URL; prints the verdict word (exit 0 only for authentic).")
+@labels_group.command("verify", help="Verify a label code or URL; prints the verdict word (exit 0 only for authentic). "
+                        "With --offline BUNDLE it checks against a signed offline bundle instead of the database "
+                        "(no scan is recorded; exit 2 when the bundle is unreadable, altered or expired).")
 @click.argument("code_or_url")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="en", show_default=True, help="language of the reasons")
-def verify(code_or_url: str, lang: str) -> None:
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="en", show_default=True,
+              help="language of the reasons (offline reasons are always English)")
+@click.option("--offline", "bundle_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="verify offline against this bundle (from GET /api/v1/offline-bundle)")
+@click.option("--keys", "keys_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="trusted public key set (label-keys.json from /.well-known/label-keys.json) that must have "
+                   "signed the bundle; without it the service's own public keys are read from its database")
+def verify(code_or_url: str, lang: str, bundle_path: Path | None, keys_path: Path | None) -> None:
+    if bundle_path is not None:
+        print_verdict(_verify_offline(code_or_url, bundle_path, keys_path))
+        return
+    if keys_path is not None:
+        raise click.UsageError("--keys is only used with --offline")
     result = verification.verify_code(code_or_url, "cli", lang=lang)
     db.commit()  # the scan is recorded whatever the verdict
     print_verdict(result.to_json())
+
+
+def _verify_offline(code_or_url: str, bundle_path: Path, keys_path: Path | None) -> dict[str, Any]:
+    def fail(message: str) -> click.ClickException:
+        exc = click.ClickException(message)
+        exc.exit_code = 2  # not a verdict: the check could not be made
+        return exc
+
+    try:
+        data = bundle_path.read_bytes()
+        trusted = None if keys_path is None else label_gen.load_public_key_set(keys_path.read_bytes())
+    except OSError as exc:
+        raise fail(f"cannot read {exc.filename}: {exc.strerror}") from None
+    except label_gen.KeyRingError as exc:
+        raise fail(f"{keys_path}: {exc}") from None
+    try:
+        bundle = offline.open_bundle(data, trusted)
+        return bundle.verify(code_or_url, clock.now()).to_json()
+    except label_gen.BundleExpired as exc:
+        raise fail(f"offline bundle expired at {exc.expires_at.isoformat()}: fetch a new one") from None
+    except label_gen.BundleError as exc:
+        raise fail(f"offline bundle refused: {exc}") from None
 
 
 def print_verdict(v: dict[str, Any]) -> None:

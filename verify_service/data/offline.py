@@ -36,8 +36,8 @@ def latest_status_events(statuses: Sequence[str]) -> Sequence[Any]:
 
 
 def product_rows() -> Sequence[Any]:
-    """(id, name) for every product."""
-    return session().execute(select(Product.id, Product.name).order_by(Product.id)).all()
+    """(id, name, certificate_id) for every product."""
+    return session().execute(select(Product.id, Product.name, Product.certificate_id).order_by(Product.id)).all()
 
 
 def batch_rows() -> Sequence[Any]:

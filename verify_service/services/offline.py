@@ -54,7 +54,7 @@ def bundle_data(now: dt.datetime | None = None) -> BundleData:
     products = []
     for row in offline_data.product_rows():
         product_index[row.id] = len(products)
-        products.append(ProductEntry(id=row.id, name=row.name))
+        products.append(ProductEntry(id=row.id, name=row.name, certificate=cert_index[row.certificate_id]))
     batches = [
         BatchEntry(id=row.id, first_serial=row.first_serial, last_serial=row.last_serial,
                    certificate=cert_index[row.certificate_id], product=product_index[row.product_id],
