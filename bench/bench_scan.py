@@ -368,6 +368,18 @@ def report(name: str, r: dict[str, Any], args: argparse.Namespace, n_codes: int)
     return ok_ratio and ok_p99 and ok_scans
 
 
+def code_version() -> str:
+    """The commit measured, and whether the working tree had uncommitted changes to the service."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "verify_service", "label_gen", "wsgi.py",
+                                "gunicorn.conf.py"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return commit + (" + uncommitted changes" if dirty else "")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
@@ -394,6 +406,7 @@ def main() -> int:
         raise SystemExit("need at least two labels per certificate (two batches each)")
 
     targets = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    print(f"code under test: {code_version()}", flush=True)
     all_ok, summary = True, {}
     for name in targets:
         if name == "sqlite":
@@ -409,7 +422,7 @@ def main() -> int:
             drop_postgresql(url)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"scan-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps({"args": vars(args), "results": summary}, indent=2))
+    out.write_text(json.dumps({"code": code_version(), "args": vars(args), "results": summary}, indent=2))
     print(f"\nresults written to {out.relative_to(REPO)}")
     return 0 if all_ok else 1
 
