@@ -20,6 +20,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
+    app.config.setdefault("MAX_CONTENT_LENGTH", 4 * 1024 * 1024)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -29,7 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
-    from verify_service import auth, db, errors, metrics
+    from verify_service import auth, db, errors, metrics, ratelimit
     from verify_service.clock import SystemClock
 
     app.extensions["clock"] = app.config.get("CLOCK") or SystemClock()
@@ -37,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     metrics.init_app(app)
     auth.init_app(app)
+    ratelimit.init_app(app)
 
     @app.after_request
     def _commit_point(response: Response) -> Response:
@@ -47,9 +49,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             db.rollback()
         return response
 
-    from verify_service.api import admin, enterprise, labels, meta, offline, public, regulator
+    from verify_service.api import admin, consumer, enterprise, labels, meta, offline, public, regulator
 
-    for bp in (meta.bp, public.bp, offline.bp, admin.bp, enterprise.bp, labels.bp, regulator.bp):
+    for bp in (meta.bp, public.bp, consumer.bp, offline.bp, admin.bp, enterprise.bp, labels.bp, regulator.bp):
         app.register_blueprint(bp)
 
     from verify_service.cli import register_commands

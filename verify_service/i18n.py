@@ -205,3 +205,31 @@ def signal_message(code: str, lang: str, evidence: dict[str, Any]) -> str:
     if code == "out_of_region":
         params["scanned_in"] = "、".join(evidence["scanned_in"]) if lang == "zh" else ", ".join(evidence["scanned_in"])
     return message(code, lang, **params)
+
+
+PAGE.update({
+    "pin.title": {"zh": "刮码查询", "en": "Check with the scratch-off PIN"},
+    "pin.hint": {"zh": "刮开标签上的涂层，输入标签编号和验证码。", "en": "Scratch the label's coating and enter its serial and PIN."},
+    "pin.serial": {"zh": "标签编号", "en": "Label serial"},
+    "pin.pin": {"zh": "刮码（数字）", "en": "PIN (digits)"},
+    "pin.submit": {"zh": "查询", "en": "Check"},
+    "pin.first_use": {"zh": "验证码正确，这是此验证码的首次使用。", "en": "Correct PIN: this is its first use."},
+    "pin.already_used": {"zh": "验证码正确，但它已于 {first} 被使用过（共 {uses} 次）。如果您刚拆开包装，请谨防假冒。",
+                         "en": "Correct PIN, but it was already used on {first} ({uses} uses in all). If you have just opened the product, beware of fakes."},
+    "pin.wrong": {"zh": "验证码不正确。还可尝试 {left} 次。", "en": "Wrong PIN. {left} attempt(s) left."},
+    "pin.invalid": {"zh": "请输入数字标签编号和 4–12 位数字验证码。", "en": "Enter the numeric serial and a 4–12 digit PIN."},
+    "report.title": {"zh": "举报假冒或可疑商品", "en": "Report a fake or suspicious product"},
+    "report.text": {"zh": "情况说明（购买地点、商品、疑点）", "en": "What happened (where you bought it, the product, what looks wrong)"},
+    "report.contact": {"zh": "联系方式（选填）", "en": "Contact (optional)"},
+    "report.photo": {"zh": "照片（选填，JPEG/PNG，2 MB 以内）", "en": "Photo (optional, JPEG/PNG, up to 2 MB)"},
+    "report.province": {"zh": "购买地（省份，选填）", "en": "Where you bought it (province, optional)"},
+    "report.submit": {"zh": "提交举报", "en": "Send report"},
+    "report.done": {"zh": "举报已收到，编号 {id}。监管部门将核查处理，谢谢！", "en": "Report received, number {id}. Market regulators will look into it. Thank you!"},
+    "report.failed": {"zh": "举报未能提交：", "en": "The report was not sent: "},
+    "region.prompt": {"zh": "愿意告诉我们您所在的省份吗？这有助于发现被复制的标签（选填）。",
+                      "en": "Tell us your province? It helps us spot copied labels (optional)."},
+    "region.submit": {"zh": "提交", "en": "Send"},
+    "region.thanks": {"zh": "谢谢，已记录您所在的省份。", "en": "Thank you, your province was recorded."},
+    "choose": {"zh": "请选择", "en": "Choose"},
+    "back": {"zh": "返回", "en": "Back"},
+})

@@ -138,3 +138,34 @@ class BatchOrderIn(Strict):
 
 class VoidIn(Strict):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+
+
+class PinCheckIn(Strict):
+    serial: Annotated[int, Field(ge=1, le=2**40 - 1)]
+    pin: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4,12}$")]
+
+
+class ReportIn(Strict):
+    code: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048)]] = None
+    serial: Optional[Annotated[int, Field(ge=1, le=2**40 - 1)]] = None
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    region: Optional[Annotated[str, StringConstraints(pattern=r"^\d{2}(\d{2}){0,2}$")]] = None
+    lat: Optional[Annotated[float, Field(ge=-90, le=90)]] = None
+    lon: Optional[Annotated[float, Field(ge=-180, le=180)]] = None
+    contact: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]] = None
+
+
+class ReportChange(Strict):
+    status: Optional[Literal["open", "investigating", "confirmed_fake", "dismissed"]] = None
+    note: Optional[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]] = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "ReportChange":
+        if self.status is None and self.note is None:
+            raise ValueError("give a status, a note, or both")
+        return self
+
+
+class AlertChange(Strict):
+    status: Literal["confirmed", "dismissed"]
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]

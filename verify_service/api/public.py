@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request
@@ -9,7 +10,7 @@ from flask import Blueprint, jsonify, render_template, request
 from verify_service.api.common import doc
 from verify_service.auth import public
 from verify_service.clock import CHINA_TZ
-from verify_service.domain.client import ClientInfo, coarse_location, coarse_network, user_agent_family
+from verify_service.domain.client import ClientInfo, check_region, coarse_location, coarse_network, user_agent_family
 from verify_service.errors import ValidationFailed
 from verify_service.i18n import negotiate, page_text
 from verify_service.services import keys, verification
@@ -26,8 +27,11 @@ def client_info(lat: Any = None, lon: Any = None) -> ClientInfo:
     )
 
 
-def _lang() -> str:
-    return negotiate(request.args.get("lang"), request.accept_languages)
+def lang_of_request() -> str:
+    return negotiate(request.args.get("lang") or request.form.get("lang"), request.accept_languages)
+
+
+_lang = lang_of_request
 
 
 @bp.get("/L/<path:code>")
@@ -36,13 +40,19 @@ def _lang() -> str:
 def scan_page(code: str) -> Any:
     lang = _lang()
     wants_json = request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
-    result = verification.verify_code(code, "api" if wants_json else "page", client_info(), lang)
+    client = client_info()
+    region = check_region(request.args.get("region"))
+    if region:  # the user chose their province on the page (consent)
+        client = dataclasses.replace(client, region=region)
+    result = verification.verify_code(code, "api" if wants_json else "page", client, lang)
     if wants_json:
         return result.to_json()
+    from verify_service.api.consumer import provinces
+
     first = result.scans.get("first_at")
     return render_template(
         "scan.html", v=result.to_json(), t=page_text(lang), lang=lang, code=code,
-        first_scan=_china_time(first) if first else None,
+        first_scan=_china_time(first) if first else None, provinces=provinces(lang), region=region,
     )
 
 
@@ -55,12 +65,16 @@ def _china_time(iso: str) -> str:
 @bp.get("/api/v1/verify")
 @public
 @doc("Verify a label code or URL; every call is recorded as a scan "
-     "(query: code, optional lat/lon with the user's consent, lang)", tag="public")
+     "(query: code; with the user's consent lat/lon or region, a GB/T 2260 code prefix; lang)", tag="public")
 def verify_api() -> Any:
     code = request.args.get("code")
     if code is None or not code.strip():
         raise ValidationFailed("query parameter code is required (a label code or its full URL)", code="code_required")
-    result = verification.verify_code(code, "api", client_info(request.args.get("lat"), request.args.get("lon")), _lang())
+    client = client_info(request.args.get("lat"), request.args.get("lon"))
+    region = check_region(request.args.get("region"))
+    if region:
+        client = dataclasses.replace(client, region=region)
+    result = verification.verify_code(code, "api", client, _lang())
     return result.to_json()
 
 

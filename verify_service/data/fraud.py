@@ -60,7 +60,8 @@ def list_alerts(*, province: str | None, programme: str | None, enterprise_uscc:
 
 def get_report(report_id: int) -> Report | None:
     return session().scalar(select(Report).where(Report.id == report_id)
-                            .options(selectinload(Report.events), selectinload(Report.certificate)))
+                            .options(selectinload(Report.events), selectinload(Report.certificate))
+                            .execution_options(populate_existing=True))
 
 
 def get_report_photo(report_id: int) -> tuple[bytes | None, str | None]:

@@ -11,6 +11,7 @@ threshold.  All thresholds are configuration (see README, "Clone and misuse sign
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -75,9 +76,21 @@ WEIGHTS = {
 }
 
 
+def supernet(network: str | None) -> str | None:
+    """The wider block a network belongs to (IPv4 /16, IPv6 /32): a mobile carrier's pool."""
+    if not network:
+        return None
+    try:
+        net = ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        return None
+    return str(net.supernet(new_prefix=16 if net.version == 4 else 32))
+
+
 def parties(scans: Sequence[ScanFact], same_party_minutes: float) -> list[list[ScanFact]]:
-    """Group scans (oldest first) into parties: same network, or the same kind of client
-    within ``same_party_minutes`` of that party's previous scan."""
+    """Group scans (oldest first) into parties: the same network, or — a phone whose mobile
+    address changes between scans — the same kind of client in the same carrier block within
+    ``same_party_minutes`` of that party's previous scan."""
     gap = dt.timedelta(minutes=same_party_minutes)
     groups: list[list[ScanFact]] = []
     for scan in sorted(scans, key=lambda s: s.at):
@@ -86,7 +99,8 @@ def parties(scans: Sequence[ScanFact], same_party_minutes: float) -> list[list[S
                 group.append(scan)
                 break
             last = group[-1]
-            if scan.user_agent is not None and last.user_agent == scan.user_agent and scan.at - last.at <= gap:
+            if (scan.user_agent is not None and last.user_agent == scan.user_agent and scan.at - last.at <= gap
+                    and supernet(scan.network) == supernet(last.network)):
                 group.append(scan)
                 break
         else:

@@ -38,7 +38,7 @@ def apply_signals(v: Any, client: ClientInfo, now: dt.datetime, lang: str) -> No
     if previous_scans + 1 >= t.parties or (previous_scans and (client.latitude is not None or client.region)):
         since = now - dt.timedelta(days=HISTORY_DAYS)
         if alert is not None and alert.status == "dismissed":
-            since = max(since, alert.updated_at)  # a regulator cleared what came before
+            since = max(since, alert.updated_at + dt.timedelta(microseconds=1))  # a regulator cleared what came before
         history = [rules.ScanFact(s.at, s.network, s.user_agent, s.latitude, s.longitude, s.region)
                    for s in fraud_data.recent_scans(v.serial, since)]
     found = rules.evaluate(

@@ -62,6 +62,16 @@ def verify_code(text: str, channel: str, client: ClientInfo | None = None, lang:
     return result
 
 
+def verify_serial(serial: int, batch: Any, channel: str, client: ClientInfo, lang: str) -> Verdict:
+    """The verdict for a label identified by its serial and proven by its PIN (no code to check)."""
+    now = clock.now()
+    result = _genuine(serial, batch.key_id, batch, now, lang)
+    if result.context is not None and result.verdict in ("authentic", "certificate_invalid"):
+        fraud.apply_signals(result, client, now, lang)
+    _record(result, channel, client, now)
+    return result
+
+
 def _evaluate(text: str, now: dt.datetime, lang: str) -> Verdict:
     if len(text) > MAX_INPUT_CHARS:
         return Verdict("malformed", reasons=[reason("malformed", lang, detail="input too long")])
