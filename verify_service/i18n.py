@@ -198,10 +198,24 @@ REASONS.update({
 })
 
 
+def _local(iso: Any) -> Any:
+    """An ISO time as China local time for people (evidence itself stays in UTC ISO form)."""
+    import datetime as dt
+
+    if not isinstance(iso, str):
+        return iso
+    try:
+        moment = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    china = dt.timezone(dt.timedelta(hours=8))
+    return moment.astimezone(china).strftime("%Y-%m-%d %H:%M") if moment.tzinfo else iso
+
+
 def signal_message(code: str, lang: str, evidence: dict[str, Any]) -> str:
-    params = dict(evidence)
+    params = {k: _local(v) if k.endswith("_at") else v for k, v in evidence.items()}
     if code == "implausible_travel":
-        params.update(from_at=evidence["from"]["at"], to_at=evidence["to"]["at"])
+        params.update(from_at=_local(evidence["from"]["at"]), to_at=_local(evidence["to"]["at"]))
     if code == "out_of_region":
         params["scanned_in"] = "、".join(evidence["scanned_in"]) if lang == "zh" else ", ".join(evidence["scanned_in"])
     return message(code, lang, **params)

@@ -53,6 +53,7 @@ def scan_page(code: str) -> Any:
     return render_template(
         "scan.html", v=result.to_json(), t=page_text(lang), lang=lang, code=code,
         first_scan=_china_time(first) if first else None, provinces=provinces(lang), region=region,
+        has_pin=bool(result.context and result.context[0].pins),
     )
 
 
