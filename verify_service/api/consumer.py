@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 from pydantic import ValidationError
 
 from verify_service.api.common import doc, parse_body
-from verify_service.api.public import client_info, lang_of_request
+from verify_service.api.public import china_time, client_info, lang_of_request
 from verify_service.auth import public
 from verify_service.domain.identifiers import PROVINCES
 from verify_service.errors import ServiceError, ValidationFailed
@@ -91,8 +91,11 @@ def pin_form_submit() -> Any:
     except ServiceError as exc:
         return render_template("check.html", t=page_text(lang), lang=lang, result=None, serial=serial,
                                error=exc.message), exc.status
+    v = result["verdict"]
+    first = v["scans"].get("first_at") if v else None
     return render_template("check.html", t=page_text(lang), lang=lang, result=result, error=None, serial=serial,
-                           v=result["verdict"])
+                           v=v, first_scan=china_time(first) if first else None,
+                           pin_first_used=china_time(result["first_used_at"]) if result["first_used_at"] else None)
 
 
 @bp.post("/report")
@@ -105,8 +108,15 @@ def report_form_submit() -> Any:
         created = reports.create_report(body, photo, client_info(body.lat, body.lon))
     except ServiceError as exc:
         return render_template("report_done.html", t=page_text(lang), lang=lang, report_id=None,
-                               error=exc.message), exc.status
-    return render_template("report_done.html", t=page_text(lang), lang=lang, report_id=created["id"], error=None), 201
+                               error=exc.message, back=_back()), exc.status
+    return render_template("report_done.html", t=page_text(lang), lang=lang, report_id=created["id"], error=None,
+                           back=_back()), 201
+
+
+def _back() -> str | None:
+    """The scan page the report was sent from (only this site's own label pages)."""
+    code = request.form.get("code", "").strip()
+    return url_for("public.scan_page", code=code) if code.isdigit() and len(code) < 300 else None
 
 
 def provinces(lang: str) -> list[tuple[str, str]]:

@@ -52,12 +52,12 @@ def scan_page(code: str) -> Any:
     first = result.scans.get("first_at")
     return render_template(
         "scan.html", v=result.to_json(), t=page_text(lang), lang=lang, code=code,
-        first_scan=_china_time(first) if first else None, provinces=provinces(lang), region=region,
+        first_scan=china_time(first) if first else None, provinces=provinces(lang), region=region,
         has_pin=bool(result.context and result.context[0].pins),
     )
 
 
-def _china_time(iso: str) -> str:
+def china_time(iso: str) -> str:
     import datetime as dt
 
     return dt.datetime.fromisoformat(iso).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
