@@ -8,6 +8,7 @@ from typing import Any, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from verify_service.data import add, flush  # noqa: F401  (re-exported for the services)
 from verify_service.db import session
 from verify_service.models import Alert, Certificate, Enterprise, LabelBatch, Report, ReportEvent, Scan
 
@@ -26,16 +27,6 @@ def find_alert(serial: int) -> Alert | None:
 
 def get_alert(alert_id: int) -> Alert | None:
     return session().get(Alert, alert_id)
-
-
-def add(obj: Any) -> Any:
-    session().add(obj)
-    session().flush()
-    return obj
-
-
-def flush() -> None:
-    session().flush()
 
 
 def list_alerts(*, province: str | None, programme: str | None, enterprise_uscc: str | None,

@@ -180,7 +180,3 @@ def lock_issuance() -> None:
 
 def find_batch_by_idempotency_key_any(key: str) -> LabelBatch | None:
     return session().scalar(select(LabelBatch).where(LabelBatch.idempotency_key == key).limit(1))
-
-
-def flush_all() -> None:
-    session().flush()

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from verify_service.data import add, flush  # noqa: F401  (re-exported for the services)
 from verify_service.db import session
 from verify_service.models import (
     Certificate,
@@ -27,16 +28,6 @@ def find_enterprise_by_gf_code(gf_code: str) -> Enterprise | None:
 
 def find_enterprise(enterprise_id: int) -> Enterprise | None:
     return session().get(Enterprise, enterprise_id)
-
-
-def add(obj: Any) -> Any:
-    session().add(obj)
-    session().flush()
-    return obj
-
-
-def flush() -> None:
-    session().flush()
 
 
 def list_enterprises(*, county_prefix: str | None = None, limit: int = 100, offset: int = 0) -> Sequence[Enterprise]:

@@ -14,6 +14,7 @@ import label_gen
 from flask import current_app
 
 from verify_service import clock
+from verify_service import data
 from verify_service.data import labels as label_data
 from verify_service.domain.client import ClientInfo
 from verify_service.errors import NotFound, ServiceError, ValidationFailed
@@ -47,7 +48,7 @@ def check(body: PinCheckIn, client: ClientInfo, lang: str) -> dict[str, Any]:
             label.pin_locked_until = now + dt.timedelta(minutes=int(cfg["PIN_LOCK_MINUTES"]))
             label.pin_failures = 0
             left = 0
-        label_data.flush_all()
+        data.flush()
         return {"result": "wrong_pin", "serial": body.serial, "attempts_left": left, "verdict": None,
                 "first_used_at": None}
     label.pin_failures = 0
@@ -55,7 +56,7 @@ def check(body: PinCheckIn, client: ClientInfo, lang: str) -> dict[str, Any]:
     first_use = label.pin_used_at is None
     if first_use:
         label.pin_used_at = now
-    label_data.flush_all()
+    data.flush()
     v = verification.verify_serial(body.serial, batch, "pin", client, lang)
     return {"result": "first_use" if first_use else "already_used", "serial": body.serial,
             "first_used_at": label.pin_used_at.isoformat() if label.pin_used_at else None,
