@@ -20,8 +20,18 @@ from verify_service import clock
 from verify_service.data import labels as label_data
 from verify_service.data import registry as registry_data
 from verify_service.domain.identifiers import USCC_CHARS, make_uscc
-from verify_service.schemas import BatchOrderIn, CertificateIn, EnterpriseIn, GiAuthorisationIn, StatusChangeIn, VoidIn
-from verify_service.services import issuance, keys, registry
+from verify_service.domain.client import ClientInfo
+from verify_service.schemas import (
+    BatchOrderIn,
+    CertificateIn,
+    EnterpriseIn,
+    GiAuthorisationIn,
+    ReportChange,
+    ReportIn,
+    StatusChangeIn,
+    VoidIn,
+)
+from verify_service.services import issuance, keys, registry, reports, verification
 
 DEMO_ACTOR = ("demo", "admin")
 
@@ -221,7 +231,23 @@ def _sample_batch(number: str, state: str) -> int:
         DEMO_ACTOR[0], idempotency_key=f"demo-{state}")
     if state == "valid":  # one label of the valid batch is voided, as if from a stolen roll
         issuance.void_label(batch["last_serial"], VoidIn(reason="演示：此卷标签失窃"), *DEMO_ACTOR)
+        _sample_clone(batch["first_serial"] + 2, batch["key_id"])
     return int(batch["id"])
+
+
+def _sample_clone(serial: int, key_id: str) -> None:
+    """A photocopied label: scanned from six networks in a day, then reported by a consumer."""
+    ring = keys.signing_ring()
+    code = ring.signer_for(int(key_id)).sign(serial)
+    for i, (network, agent) in enumerate((("223.104.3.0/24", "wechat"), ("117.136.8.0/24", "wechat"),
+                                          ("36.112.5.0/24", "alipay"), ("183.192.7.0/24", "ios"),
+                                          ("120.244.2.0/24", "android"), ("111.30.9.0/24", "wechat"))):
+        verification.verify_code(code, "page", ClientInfo(network=network, user_agent=agent,
+                                                          region="31" if i % 2 else "32"), record=True)
+    report = reports.create_report(ReportIn(serial=serial, text="演示：超市散装大米上贴着同一编号的标签，疑似复印",
+                                            region="3101"), None, ClientInfo(network="223.104.3.0/24"))
+    reports.change_report(report["id"], ReportChange(status="investigating", note="演示：已转辖区执法大队"),
+                          "demo", "regulator")
 
 
 def sample_urls() -> dict[str, str]:
@@ -229,7 +255,8 @@ def sample_urls() -> dict[str, str]:
     urls: dict[str, str] = {}
     ring = keys.signing_ring()
     base = current_app.config["LABEL_BASE_URL"]
-    for state, verdict in (("valid", "authentic"), ("suspended", "certificate_invalid"), ("revoked", "certificate_invalid (revoked)")):
+    for state, verdict in (("valid", "authentic"), ("suspended", "certificate_invalid"),
+                           ("revoked", "certificate_invalid (revoked)")):
         batch = label_data.find_batch_by_idempotency_key_any(f"demo-{state}")
         if batch is None:
             continue
@@ -237,6 +264,7 @@ def sample_urls() -> dict[str, str]:
         urls[verdict] = label_gen.label_url(base, signer.sign(batch.first_serial))
         if state == "valid":
             urls["label_void"] = label_gen.label_url(base, signer.sign(batch.last_serial))
+            urls["suspected_clone"] = label_gen.label_url(base, signer.sign(batch.first_serial + 2))
             genuine = signer.sign(batch.first_serial + 1)
             forged = genuine[:-3] + f"{(int(genuine[-3:]) + 1) % 1000:03d}"
             urls["counterfeit"] = label_gen.label_url(base, forged)
