@@ -43,6 +43,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def empty_tables(url: str) -> None:
+    from verify_service.data import scan_path
+    from verify_service.services import keys
+
+    # Per-process caches hold rows that are immutable in production; here ids are reused.
+    scan_path.clear_cache()
+    keys._cache.clear()
     engine = make_engine(url)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:

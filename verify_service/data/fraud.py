@@ -13,14 +13,6 @@ from verify_service.db import session
 from verify_service.models import Alert, Certificate, Enterprise, LabelBatch, Report, ReportEvent, Scan
 
 
-def recent_scans(serial: int, since: dt.datetime, limit: int = 300) -> Sequence[Scan]:
-    """Genuine-label scans of ``serial`` since a time (newest ``limit`` of them)."""
-    return session().scalars(
-        select(Scan).where(Scan.serial == serial, Scan.at >= since, Scan.batch_id.is_not(None))
-        .order_by(Scan.at.desc()).limit(limit)
-    ).all()
-
-
 def find_alert(serial: int) -> Alert | None:
     return session().scalar(select(Alert).where(Alert.serial == serial))
 

@@ -9,6 +9,8 @@ from flask import current_app
 
 from verify_service import clock
 from verify_service.data import fraud as fraud_data
+from verify_service.data import labels as label_data
+from verify_service.data import scan_path
 from verify_service.domain import signals as rules
 from verify_service.domain.client import ClientInfo
 from verify_service.errors import Conflict, NotFound, ValidationFailed
@@ -28,39 +30,39 @@ def thresholds() -> rules.Thresholds:
 def apply_signals(v: Any, client: ClientInfo, now: dt.datetime, lang: str) -> None:
     """Evaluate a genuine label's signals (the current scan included), add them to the
     verdict's reasons, make it ``suspected_clone`` past the threshold and raise an alert."""
-    batch, label = v.context
+    batch, state = v.context
     t = thresholds()
-    alert = fraud_data.find_alert(v.serial)
     current = rules.ScanFact(now, client.network, client.user_agent, client.latitude, client.longitude, client.region)
     history: list[rules.ScanFact] = []
-    previous_scans = label.scan_count if label is not None else 0
+    previous_scans = state.scan_count
     # Most labels are scanned once or twice: only read their history when it could matter.
     if previous_scans + 1 >= t.parties or (previous_scans and (client.latitude is not None or client.region)):
         since = now - dt.timedelta(days=HISTORY_DAYS)
-        if alert is not None and alert.status == "dismissed":
-            since = max(since, alert.updated_at + dt.timedelta(microseconds=1))  # a regulator cleared what came before
+        if state.alert_status == "dismissed" and state.alert_updated_at is not None:
+            # a regulator cleared what came before
+            since = max(since, state.alert_updated_at + dt.timedelta(microseconds=1))
         history = [rules.ScanFact(s.at, s.network, s.user_agent, s.latitude, s.longitude, s.region)
-                   for s in fraud_data.recent_scans(v.serial, since)]
+                   for s in scan_path.recent_scans(v.serial, since)]
     found = rules.evaluate(
         history + [current],
         rules.BatchFacts(batch.created_at, batch.sales_region, batch.shelf_life_days, batch.release_date),
-        now, clock.today_in_china(now), label.pin_use_count if label is not None else 0,
-        label.pin_used_at if label is not None else None, t)
+        now, clock.today_in_china(now), state.pin_use_count, state.pin_used_at, t)
     total = rules.score(found)
     v.reasons += [{"code": s.code, "message": signal_message(s.code, lang, s.evidence), "evidence": s.evidence}
                   for s in found]
-    flagged = total >= t.threshold
-    if flagged:
-        alert = _raise_alert(alert, v, batch, found, total, now)
-    if alert is not None and alert.status in ("open", "confirmed"):
-        v.reasons.insert(0, {"code": "alert_open", "message": message("alert_open", lang, alert_id=alert.id)})
+    alert_id, alert_status = state.alert_id, state.alert_status
+    if total >= t.threshold:
+        alert = _raise_alert(fraud_data.find_alert(v.serial), v, found, total, now)
+        alert_id, alert_status = alert.id, alert.status
+    if alert_id is not None and alert_status in ("open", "confirmed"):
+        v.reasons.insert(0, {"code": "alert_open", "message": message("alert_open", lang, alert_id=alert_id)})
         if v.verdict == "authentic":
             v.verdict = "suspected_clone"
 
 
-def _raise_alert(alert: Alert | None, v: Any, batch: Any, found: list[rules.Signal], total: float,
-                 now: dt.datetime) -> Alert:
+def _raise_alert(alert: Alert | None, v: Any, found: list[rules.Signal], total: float, now: dt.datetime) -> Alert:
     signals = [s.to_json() for s in found]
+    batch = label_data.find_batch_context(v.serial)
     cert = batch.certificate
     if alert is None:
         alert = fraud_data.add(Alert(

@@ -57,7 +57,7 @@ def check(body: PinCheckIn, client: ClientInfo, lang: str) -> dict[str, Any]:
     if first_use:
         label.pin_used_at = now
     data.flush()
-    v = verification.verify_serial(body.serial, batch, "pin", client, lang)
+    v = verification.verify_serial(body.serial, "pin", client, lang)
     return {"result": "first_use" if first_use else "already_used", "serial": body.serial,
             "first_used_at": label.pin_used_at.isoformat() if label.pin_used_at else None,
             "uses": label.pin_use_count, "verdict": v.to_json()}

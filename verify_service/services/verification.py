@@ -13,6 +13,7 @@ import label_gen
 
 from verify_service import clock
 from verify_service.data import labels as label_data
+from verify_service.data import scan_path
 from verify_service.domain import certificates as cert_rules
 from verify_service.domain.client import ClientInfo
 from verify_service.i18n import message
@@ -62,9 +63,12 @@ def verify_code(text: str, channel: str, client: ClientInfo | None = None, lang:
     return result
 
 
-def verify_serial(serial: int, batch: Any, channel: str, client: ClientInfo, lang: str) -> Verdict:
+def verify_serial(serial: int, channel: str, client: ClientInfo, lang: str) -> Verdict:
     """The verdict for a label identified by its serial and proven by its PIN (no code to check)."""
     now = clock.now()
+    batch = scan_path.batch_for_serial(serial)
+    if batch is None:
+        return Verdict("counterfeit", serial=serial, reasons=[reason("never_issued", lang, serial=serial)])
     result = _genuine(serial, batch.key_id, batch, now, lang)
     if result.context is not None and result.verdict in ("authentic", "certificate_invalid"):
         fraud.apply_signals(result, client, now, lang)
@@ -79,77 +83,84 @@ def _evaluate(text: str, now: dt.datetime, lang: str) -> Verdict:
     try:
         verified = ring.verify(text, now)
     except label_gen.MalformedCode as exc:
-        return Verdict("malformed", reasons=[reason("malformed", lang, detail=str(exc))])
+        return Verdict("malformed", reasons=[reason("malformed", lang, detail=malformed_detail(exc, lang))])
     except label_gen.UnknownKey as exc:
         return Verdict("counterfeit", serial=exc.serial, reasons=[reason("unknown_key", lang)])
     except label_gen.BadSignature as exc:
         return Verdict("counterfeit", serial=exc.serial, reasons=[reason("bad_signature", lang)])
     except label_gen.RevokedKey as exc:
         label = exc.label
-        batch = label_data.find_batch_context(label.serial)
+        batch = scan_path.batch_for_serial(label.serial)
         if batch is None or batch.key_id != label.key_id or batch.created_at >= exc.revoked_at:
             return Verdict("counterfeit", serial=label.serial,
                            reasons=[reason("revoked_key", lang, at=_day(exc.revoked_at))])
         return _genuine(label.serial, label.key_id, batch, now, lang)
     except label_gen.LabelCodeError as exc:  # any future member of the family
-        return Verdict("malformed", reasons=[reason("malformed", lang, detail=str(exc))])
-    batch = label_data.find_batch_context(verified.serial)
+        return Verdict("malformed", reasons=[reason("malformed", lang, detail=malformed_detail(exc, lang))])
+    batch = scan_path.batch_for_serial(verified.serial)
     if batch is None:
         return Verdict("counterfeit", serial=verified.serial,
                        reasons=[reason("never_issued", lang, serial=verified.serial)])
     return _genuine(verified.serial, verified.key_id, batch, now, lang)
 
 
-def _genuine(serial: int, key_id: int, batch: Any, now: dt.datetime, lang: str) -> Verdict:
+def malformed_detail(exc: Exception, lang: str) -> str:
+    """label_gen's English diagnosis, or a plain Chinese one on Chinese pages."""
+    return str(exc) if lang == "en" else "无法从中读出标签码"
+
+
+def _genuine(serial: int, key_id: int, batch: scan_path.BatchInfo, now: dt.datetime, lang: str) -> Verdict:
     if batch.key_id != key_id:
         return Verdict("counterfeit", serial=serial, reasons=[reason("key_mismatch", lang)])
-    cert = batch.certificate
+    state = scan_path.live_state(batch.id, serial)
     today = clock.today_in_china(now)
-    status = cert_rules.effective_status(cert.status, cert.valid_to, today)
-    v = Verdict("authentic", serial=serial, batch_id=batch.id)
+    status = cert_rules.effective_status(state.certificate_status, state.valid_to, today)
+    number = batch.certificate_number
+    v = Verdict("authentic", serial=serial, batch_id=batch.id, context=(batch, state))
     v.certificate = {
-        "number": cert.number, "programme": cert.programme, "mark": PROGRAMME_MARKS[cert.programme],
-        "status": status, "valid_from": cert.valid_from.isoformat(),
-        "valid_to": cert.valid_to.isoformat() if cert.valid_to else None, "issuer": cert.issuer,
+        "number": number, "programme": batch.programme, "mark": PROGRAMME_MARKS[batch.programme],
+        "status": status, "valid_from": batch.valid_from.isoformat(),
+        "valid_to": state.valid_to.isoformat() if state.valid_to else None, "issuer": batch.issuer,
     }
-    p = batch.product
-    v.product = {"id": p.id, "name": p.name, "trademark": p.trademark, "product_class": p.product_class}
-    e = cert.enterprise if cert.enterprise_id == batch.enterprise_id else batch.enterprise
-    v.enterprise = {"name": e.name, "uscc": e.uscc, "gf_code": e.gf_code, "county_code": e.county_code}
+    v.product = {"id": batch.product_id, "name": batch.product_name, "trademark": batch.trademark,
+                 "product_class": batch.product_class}
+    v.enterprise = {"name": batch.enterprise_name, "uscc": batch.enterprise_uscc, "gf_code": batch.gf_code,
+                    "county_code": batch.county_code}
     v.reasons.append(reason("genuine", lang, issued=_day(batch.created_at)))
-    label = label_data.find_label(serial)
-    v.context = (batch, label)
-    if label is not None and label.voided_at is not None:
+    if state.label_voided_at is not None:
         v.verdict = "label_void"
-        v.reasons = [reason("label_voided", lang, at=_day(label.voided_at), reason=label.void_reason or "")]
-    elif batch.voided_at is not None:
+        v.reasons = [reason("label_voided", lang, at=_day(state.label_voided_at), reason=state.label_void_reason or "")]
+    elif state.batch_voided_at is not None:
         v.verdict = "label_void"
-        v.reasons = [reason("batch_voided", lang, at=_day(batch.voided_at), reason=batch.void_reason or "")]
+        v.reasons = [reason("batch_voided", lang, at=_day(state.batch_voided_at), reason=state.batch_void_reason or "")]
     if status != "valid":
         if v.verdict == "authentic":
             v.verdict = "certificate_invalid"
             v.reasons = []
-        v.reasons.append(_certificatereason(cert, status, lang))
-    elif cert.valid_to is None:
-        v.reasons.append(reason("certificate_valid_long_term", lang, number=cert.number))
+        v.reasons.append(_certificate_reason(batch, state, status, lang))
+    elif state.valid_to is None:
+        v.reasons.append(reason("certificate_valid_long_term", lang, number=number))
     else:
-        v.reasons.append(reason("certificate_valid", lang, number=cert.number, valid_to=cert.valid_to.isoformat()))
+        v.reasons.append(reason("certificate_valid", lang, number=number, valid_to=state.valid_to.isoformat()))
     return v
 
 
-def _certificatereason(cert: Any, status: str, lang: str) -> dict[str, Any]:
+def _certificate_reason(batch: scan_path.BatchInfo, state: scan_path.LiveState, status: str,
+                        lang: str) -> dict[str, Any]:
+    number = batch.certificate_number
     if status == "expired":
-        return reason("certificate_expired", lang, number=cert.number, valid_to=cert.valid_to.isoformat())
-    event = label_data.latest_status_event(cert.id)
-    return reason(f"certificate_{status}", lang, number=cert.number,
-                   since=_day(event.at) if event else "", reason=event.reason if event else "")
+        assert state.valid_to is not None
+        return reason("certificate_expired", lang, number=number, valid_to=state.valid_to.isoformat())
+    event = label_data.latest_status_event(batch.certificate_id)
+    return reason(f"certificate_{status}", lang, number=number,
+                  since=_day(event.at) if event else "", reason=event.reason if event else "")
 
 
 def _record(v: Verdict, channel: str, client: ClientInfo, now: dt.datetime) -> None:
     if v.batch_id is not None and v.serial is not None:
-        count, first = label_data.count_scan(v.serial, v.batch_id, now)
+        count, first = scan_path.count_scan(v.serial, v.batch_id, now)
         v.scans = {"count": count, "first_at": first.isoformat()}
-    label_data.add_scan(
+    scan_path.add_scan(
         serial=v.serial if v.serial is not None and v.serial <= label_gen.MAX_SERIAL else None,
         batch_id=v.batch_id, at=now, verdict=v.verdict, channel=channel,
         network=client.network, user_agent=client.user_agent,

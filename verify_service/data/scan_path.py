@@ -1,0 +1,256 @@
+"""The scan hot path: few round trips, Core statements, a per-process cache of what never changes.
+
+A batch's range, key, certificate, product and enterprise never change once issued, so each
+process keeps the batches it has seen in a sorted list (binary search by serial).  What can
+change — the batch's and the label's void state, the certificate's status and validity, scan
+counters, PIN use, an alert — is read live in one statement per scan.  Display fields (names)
+are refreshed after ``DISPLAY_TTL_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Date, Integer, Numeric, String, bindparam, column, text
+
+from verify_service.db import database, session
+from verify_service.models import UTCDateTime
+
+DISPLAY_TTL_SECONDS = 60.0
+MAX_CACHED_BATCHES = 200_000
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    id: int
+    first_serial: int
+    last_serial: int
+    key_id: int
+    created_at: dt.datetime
+    pins: bool
+    sales_region: str | None
+    shelf_life_days: int | None
+    release_date: dt.date | None
+    certificate_id: int
+    product_id: int
+    enterprise_id: int
+    certificate_number: str
+    programme: str
+    issuer: str | None
+    valid_from: dt.date
+    product_name: str
+    trademark: str | None
+    product_class: str | None
+    enterprise_name: str
+    enterprise_uscc: str
+    gf_code: str | None
+    county_code: str
+    loaded_at: float
+
+
+@dataclass(frozen=True)
+class LiveState:
+    batch_voided_at: dt.datetime | None
+    batch_void_reason: str | None
+    certificate_status: str
+    valid_to: dt.date | None
+    label_exists: bool
+    scan_count: int
+    first_scan_at: dt.datetime | None
+    label_voided_at: dt.datetime | None
+    label_void_reason: str | None
+    pin_use_count: int
+    pin_used_at: dt.datetime | None
+    alert_id: int | None
+    alert_status: str | None
+    alert_updated_at: dt.datetime | None
+
+
+# Hand-written SQL (valid on SQLite and PostgreSQL): the scan path runs these thousands of
+# times a second, and text statements skip SQLAlchemy's statement compilation and caching.
+_BATCH_FOR_SERIAL = text("""
+    SELECT b.id, b.first_serial, b.last_serial, b.key_id, b.created_at, b.pins, b.sales_region,
+           b.shelf_life_days, b.release_date, b.certificate_id, b.product_id, b.enterprise_id,
+           c.number, c.programme, c.issuer, c.valid_from, p.name, p.trademark, p.product_class,
+           e.name, e.uscc, e.gf_code, e.county_code
+    FROM label_batches b
+    JOIN certificates c ON c.id = b.certificate_id
+    JOIN products p ON p.id = b.product_id
+    JOIN enterprises e ON e.id = b.enterprise_id
+    WHERE b.first_serial <= :serial
+    ORDER BY b.first_serial DESC
+    LIMIT 1
+""").columns(
+    column("id", Integer), column("first_serial", BigInteger), column("last_serial", BigInteger),
+    column("key_id", Integer), column("created_at", UTCDateTime), column("pins", Boolean),
+    column("sales_region", String), column("shelf_life_days", Integer), column("release_date", Date),
+    column("certificate_id", Integer), column("product_id", Integer), column("enterprise_id", Integer),
+    column("number", String), column("programme", String), column("issuer", String), column("valid_from", Date),
+    column("product_name", String), column("trademark", String), column("product_class", String),
+    column("enterprise_name", String), column("uscc", String), column("gf_code", String),
+    column("county_code", String),
+)
+
+_LIVE_STATE = text("""
+    SELECT b.voided_at, b.void_reason, c.status, c.valid_to,
+           l.serial, l.scan_count, l.first_scan_at, l.voided_at, l.void_reason, l.pin_use_count, l.pin_used_at,
+           a.id, a.status, a.updated_at
+    FROM label_batches b
+    JOIN certificates c ON c.id = b.certificate_id
+    LEFT JOIN labels l ON l.serial = :serial
+    LEFT JOIN alerts a ON a.serial = :serial
+    WHERE b.id = :batch_id
+""").columns(
+    column("batch_voided_at", UTCDateTime), column("batch_void_reason", String), column("status", String),
+    column("valid_to", Date), column("label_serial", BigInteger), column("scan_count", Integer),
+    column("first_scan_at", UTCDateTime), column("label_voided_at", UTCDateTime), column("label_void_reason", String),
+    column("pin_use_count", Integer), column("pin_used_at", UTCDateTime), column("alert_id", Integer),
+    column("alert_status", String), column("alert_updated_at", UTCDateTime),
+)
+
+_COUNT_SCAN = text("""
+    INSERT INTO labels (serial, batch_id, scan_count, first_scan_at, last_scan_at, pin_use_count, pin_failures)
+    VALUES (:serial, :batch_id, 1, :at, :at, 0, 0)
+    ON CONFLICT (serial) DO UPDATE SET
+        scan_count = labels.scan_count + 1,
+        last_scan_at = excluded.last_scan_at,
+        first_scan_at = COALESCE(labels.first_scan_at, excluded.first_scan_at)
+    RETURNING scan_count, first_scan_at
+""").bindparams(bindparam("at", type_=UTCDateTime)).columns(
+    column("scan_count", Integer), column("first_scan_at", UTCDateTime))
+
+_ADD_SCAN = text("""
+    INSERT INTO scans (serial, batch_id, at, verdict, channel, network, user_agent, latitude, longitude, region)
+    VALUES (:serial, :batch_id, :at, :verdict, :channel, :network, :user_agent, :latitude, :longitude, :region)
+""").bindparams(bindparam("at", type_=UTCDateTime), bindparam("latitude", type_=Numeric(6, 2)),
+                bindparam("longitude", type_=Numeric(6, 2)))
+
+
+_RECENT_SCANS = text("""
+    SELECT at, network, user_agent, latitude, longitude, region FROM scans
+    WHERE serial = :serial AND at >= :since AND batch_id IS NOT NULL
+    ORDER BY at DESC LIMIT :limit
+""").bindparams(bindparam("since", type_=UTCDateTime)).columns(
+    column("at", UTCDateTime), column("network", String), column("user_agent", String),
+    column("latitude", Numeric(6, 2)), column("longitude", Numeric(6, 2)), column("region", String))
+
+
+def recent_scans(serial: int, since: dt.datetime, limit: int = 300) -> list[Any]:
+    """Genuine-label scans of ``serial`` since a time (the newest ``limit``)."""
+    return list(_read(_RECENT_SCANS, {"serial": serial, "since": since, "limit": limit}).rows_list())
+
+
+def count_scan(serial: int, batch_id: int, at: dt.datetime) -> tuple[int, dt.datetime]:
+    """Add one scan to a label's counters; returns (count, first scan time)."""
+    count, first = session().connection().execute(_COUNT_SCAN, {"serial": serial, "batch_id": batch_id, "at": at}).one()
+    return int(count), first
+
+
+def add_scan(**fields: Any) -> None:
+    session().connection().execute(_ADD_SCAN, fields)
+
+
+class _Index:
+    """Batches seen by this process, sorted by first serial."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.firsts: list[int] = []
+        self.batches: list[BatchInfo] = []
+
+    def find(self, serial: int) -> BatchInfo | None:
+        i = bisect.bisect_right(self.firsts, serial) - 1
+        if i >= 0:
+            b = self.batches[i]
+            if b.last_serial >= serial and time.monotonic() - b.loaded_at < DISPLAY_TTL_SECONDS:
+                return b
+        return None
+
+    def put(self, b: BatchInfo) -> None:
+        with self.lock:
+            if len(self.firsts) >= MAX_CACHED_BATCHES:
+                self.firsts, self.batches = [], []
+            i = bisect.bisect_left(self.firsts, b.first_serial)
+            if i < len(self.firsts) and self.firsts[i] == b.first_serial:
+                self.batches[i] = b
+            else:
+                self.firsts.insert(i, b.first_serial)
+                self.batches.insert(i, b)
+
+
+_indexes: dict[str, _Index] = {}
+
+
+def _index() -> _Index:
+    url = database().url
+    index = _indexes.get(url)
+    if index is None:
+        index = _indexes.setdefault(url, _Index())
+    return index
+
+
+def _info(row: Any) -> BatchInfo:
+    return BatchInfo(*row, loaded_at=time.monotonic())
+
+
+def batch_for_serial(serial: int) -> BatchInfo | None:
+    """The batch holding ``serial`` (cached per process; one indexed query on a miss)."""
+    index = _index()
+    found = index.find(serial)
+    if found is not None:
+        return found
+    row = _read(_BATCH_FOR_SERIAL, {"serial": serial}).first()
+    if row is None or row.last_serial < serial:
+        return None
+    info = _info(row)
+    index.put(info)
+    return info
+
+
+def live_state(batch_id: int, serial: int) -> LiveState:
+    """Everything about a genuine label that can change, in one statement."""
+    r = _read(_LIVE_STATE, {"batch_id": batch_id, "serial": serial}).one()
+    return LiveState(
+        batch_voided_at=r[0], batch_void_reason=r[1], certificate_status=r[2], valid_to=r[3],
+        label_exists=r[4] is not None, scan_count=r[5] or 0, first_scan_at=r[6], label_voided_at=r[7],
+        label_void_reason=r[8], pin_use_count=r[9] or 0, pin_used_at=r[10], alert_id=r[11], alert_status=r[12],
+        alert_updated_at=r[13],
+    )
+
+
+def _read(stmt: Any, params: dict[str, Any]) -> Any:
+    """Run a read.  On SQLite it runs outside the request's write transaction (which takes the
+    database's write lock at BEGIN), so readers never queue behind writers."""
+    db = database()
+    if db.is_sqlite and not session().in_transaction():
+        with db.engine.connect().execution_options(sqlite_deferred=True) as conn:
+            result = conn.execute(stmt, params).all()
+            conn.rollback()
+        return _Rows(result)
+    return _Rows(session().connection().execute(stmt, params).all())
+
+
+class _Rows:
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
+
+    def rows_list(self) -> list[Any]:
+        return self.rows
+
+    def first(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def one(self) -> Any:
+        if len(self.rows) != 1:
+            raise LookupError(f"expected one row, got {len(self.rows)}")
+        return self.rows[0]
+
+
+def clear_cache() -> None:
+    """Forget every cached batch (tests empty the database between cases)."""
+    _indexes.clear()
