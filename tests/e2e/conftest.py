@@ -51,7 +51,8 @@ class LiveServer:
         return status, json.loads(raw)
 
 
-def start_gunicorn(database_url: str, app_config: dict[str, Any], workers: int = 2) -> LiveServer:
+def start_gunicorn(database_url: str, app_config: dict[str, Any], workers: int = 2,
+                   extra_env: dict[str, str] | None = None) -> LiveServer:
     port = free_port()
     base_url = f"HTTP://127.0.0.1:{port}/L/"
     env = {
@@ -65,6 +66,7 @@ def start_gunicorn(database_url: str, app_config: dict[str, Any], workers: int =
         "ACCESS_LOG": "",
         "LOG_LEVEL": "WARNING",
     }
+    env.update(extra_env or {})
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     proc = subprocess.Popen([GUNICORN, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

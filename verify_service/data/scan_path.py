@@ -18,11 +18,15 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Date, Integer, Numeric, String, bindparam, column, text
 
+from flask import current_app, g
+
+from verify_service.data import scan_buffer
 from verify_service.db import database, session
 from verify_service.models import UTCDateTime
 
 DISPLAY_TTL_SECONDS = 60.0
 MAX_CACHED_BATCHES = 200_000
+PRELOAD_MAX_BATCHES = 100_000
 
 
 @dataclass(frozen=True)
@@ -162,11 +166,13 @@ class _Index:
         self.lock = threading.Lock()
         self.firsts: list[int] = []
         self.batches: list[BatchInfo] = []
+        self.preloaded = False
 
     def find(self, serial: int) -> BatchInfo | None:
-        i = bisect.bisect_right(self.firsts, serial) - 1
+        firsts, batches = self.firsts, self.batches
+        i = bisect.bisect_right(firsts, serial) - 1
         if i >= 0:
-            b = self.batches[i]
+            b = batches[i]
             if b.last_serial >= serial and time.monotonic() - b.loaded_at < DISPLAY_TTL_SECONDS:
                 return b
         return None
@@ -198,9 +204,31 @@ def _info(row: Any) -> BatchInfo:
     return BatchInfo(*row, loaded_at=time.monotonic())
 
 
+_ALL_BATCHES = text(str(_BATCH_FOR_SERIAL.element).split("WHERE")[0] + " ORDER BY b.first_serial").columns(
+    *_BATCH_FOR_SERIAL.column_args)
+_COUNT_BATCHES = text("SELECT count(*) FROM label_batches")
+
+
+def _preload(index: _Index) -> None:
+    """Load every batch at once when there are few enough (a warm cache from the first scan)."""
+    with index.lock:
+        if index.preloaded:
+            return
+        index.preloaded = True
+    if int(_read(_COUNT_BATCHES, {}).first()[0]) > PRELOAD_MAX_BATCHES:
+        return
+    rows = _read(_ALL_BATCHES, {}).rows_list()
+    infos = [_info(r) for r in rows]
+    with index.lock:
+        index.firsts = [b.first_serial for b in infos]
+        index.batches = infos
+
+
 def batch_for_serial(serial: int) -> BatchInfo | None:
     """The batch holding ``serial`` (cached per process; one indexed query on a miss)."""
     index = _index()
+    if not index.preloaded:
+        _preload(index)
     found = index.find(serial)
     if found is not None:
         return found
@@ -227,8 +255,9 @@ def _read(stmt: Any, params: dict[str, Any]) -> Any:
     """Run a read.  On SQLite it runs outside the request's write transaction (which takes the
     database's write lock at BEGIN), so readers never queue behind writers."""
     db = database()
-    if db.is_sqlite and not session().in_transaction():
-        with db.engine.connect().execution_options(sqlite_deferred=True) as conn:
+    if "db_session" not in g or not session().in_transaction():
+        options = {"sqlite_deferred": True} if db.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
+        with db.engine.connect().execution_options(**options) as conn:
             result = conn.execute(stmt, params).all()
             conn.rollback()
         return _Rows(result)
@@ -254,3 +283,21 @@ class _Rows:
 def clear_cache() -> None:
     """Forget every cached batch (tests empty the database between cases)."""
     _indexes.clear()
+
+
+_LABEL_COUNTS = text("SELECT scan_count, first_scan_at FROM labels WHERE serial = :serial").columns(
+    column("scan_count", Integer), column("first_scan_at", UTCDateTime))
+
+
+def write_behind() -> scan_buffer.ScanBuffer | None:
+    """This process's scan queue when write-behind recording is configured."""
+    interval = float(current_app.config["SCAN_WRITE_BEHIND_MS"])
+    if interval <= 0:
+        return None
+    db = database()
+    return scan_buffer.buffer_for(db.url, db.engine, interval)
+
+
+def committed_counts(serial: int) -> tuple[int, dt.datetime | None]:
+    row = _read(_LABEL_COUNTS, {"serial": serial}).first()
+    return (int(row[0]), row[1]) if row else (0, None)

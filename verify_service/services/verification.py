@@ -55,10 +55,14 @@ def verify_code(text: str, channel: str, client: ClientInfo | None = None, lang:
     """The verdict for scanned ``text`` (a URL or a bare code), recorded as a scan."""
     now = clock.now()
     client = client or ClientInfo()
+    queue = scan_path.write_behind() if record else None
+    generation = queue.generation if queue is not None else 0
     result = _evaluate(text if isinstance(text, str) else "", now, lang)
     if result.context is not None and result.verdict in ("authentic", "certificate_invalid"):
         fraud.apply_signals(result, client, now, lang)
-    if record:
+    if queue is not None:
+        _record_behind(queue, generation, result, channel, client, now)
+    elif record:
         _record(result, channel, client, now)
     return result
 
@@ -160,12 +164,32 @@ def _record(v: Verdict, channel: str, client: ClientInfo, now: dt.datetime) -> N
     if v.batch_id is not None and v.serial is not None:
         count, first = scan_path.count_scan(v.serial, v.batch_id, now)
         v.scans = {"count": count, "first_at": first.isoformat()}
-    scan_path.add_scan(
-        serial=v.serial if v.serial is not None and v.serial <= label_gen.MAX_SERIAL else None,
-        batch_id=v.batch_id, at=now, verdict=v.verdict, channel=channel,
-        network=client.network, user_agent=client.user_agent,
-        latitude=client.latitude, longitude=client.longitude, region=client.region,
-    )
+    scan_path.add_scan(**_scan_row(v, channel, client, now))
+
+
+def _record_behind(queue: Any, generation: int, v: Verdict, channel: str, client: ClientInfo,
+                   now: dt.datetime) -> None:
+    """Queue the scan (write-behind); the count shown adds this process's queued scans to the
+    committed ones read with the label's state."""
+    queued, first_queued = queue.add(_scan_row(v, channel, client, now))
+    if v.batch_id is None or v.serial is None:
+        return
+    state = v.context[1] if v.context else None
+    committed, first = (state.scan_count, state.first_scan_at) if state else (0, None)
+    if queue.generation != generation:  # a flush landed between the two reads: read again
+        committed, first = scan_path.committed_counts(v.serial)
+        queued = queue.queued(v.serial)[1]
+    first = first or first_queued or now
+    v.scans = {"count": committed + queued, "first_at": first.isoformat()}
+
+
+def _scan_row(v: Verdict, channel: str, client: ClientInfo, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "serial": v.serial if v.serial is not None and v.serial <= label_gen.MAX_SERIAL else None,
+        "batch_id": v.batch_id, "at": now, "verdict": v.verdict, "channel": channel,
+        "network": client.network, "user_agent": client.user_agent,
+        "latitude": client.latitude, "longitude": client.longitude, "region": client.region,
+    }
 
 
 def _day(moment: dt.datetime) -> str:
