@@ -8,14 +8,14 @@ PYTHON="${PYTHON:-python3}"
 # Demo-only secrets, used unless you set your own (never use these in production).
 export LABEL_KEY_PASSPHRASE="${LABEL_KEY_PASSPHRASE:-demo passphrase - change me}"
 export PIN_SECRET="${PIN_SECRET:-demo pin secret - change me}"
-export LABEL_BASE_URL="${LABEL_BASE_URL:-HTTP://127.0.0.1:8000/L/}"
 PORT="${PORT:-8000}"
+export LABEL_BASE_URL="${LABEL_BASE_URL:-HTTP://127.0.0.1:$PORT/L/}"
 FLASK=".venv/bin/flask --app wsgi"
 $FLASK db upgrade
 mkdir -p instance
 $FLASK demo | tee instance/demo-tokens.txt
 echo
-echo "Serving the demo on http://127.0.0.1:$PORT/  (Ctrl-C to stop)"
+echo "Serving the demo on http://127.0.0.1:$PORT/  (Ctrl-C to stop); open the sample label URLs above"
 echo "  readiness:        http://127.0.0.1:$PORT/readyz"
 echo "  API description:  http://127.0.0.1:$PORT/api/v1/openapi.json"
 echo "  public keys:      http://127.0.0.1:$PORT/.well-known/label-keys.json"

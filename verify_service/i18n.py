@@ -247,3 +247,14 @@ PAGE.update({
     "choose": {"zh": "请选择", "en": "Choose"},
     "back": {"zh": "返回", "en": "Back"},
 })
+
+
+PAGE.update({
+    "home.title": {"zh": "绿色食品、有机产品、农产品地理标志 防伪标签查询", "en": "Certified agri-product label check"},
+    "home.scan": {"zh": "用手机相机扫描产品标签上的二维码，即可查看标签真伪和产品证书今日是否有效。",
+                  "en": "Scan the QR code on the product's label with your phone camera to see whether the label is genuine "
+                        "and the product's certificate is valid today."},
+    "home.pin": {"zh": "没有二维码可扫？输入标签编号和刮码查询", "en": "Cannot scan? Check with the serial and scratch-off PIN"},
+    "home.keys": {"zh": "发证机构公钥（离线核验用）", "en": "The issuer's public keys (for offline checks)"},
+    "home.api": {"zh": "接口说明（OpenAPI）", "en": "API description (OpenAPI)"},
+})

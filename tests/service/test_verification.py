@@ -196,3 +196,9 @@ def test_well_known_keys(client: Any, labels: list[dict[str, str]]) -> None:
     assert "PRIVATE" not in body and "encrypted" not in body
     ring = label_gen.KeyRing(label_gen.records_from_public_key_set(r.json))
     assert ring.verify(labels[0]["url"]).serial == int(labels[0]["serial"])
+
+
+def test_home_page(client: Any) -> None:
+    zh = client.get("/").get_data(as_text=True)
+    assert "扫描产品标签上的二维码" in zh and 'href="/check?lang=zh"' in zh
+    assert "Scan the QR code" in client.get("/?lang=en").get_data(as_text=True)

@@ -34,6 +34,13 @@ def lang_of_request() -> str:
 _lang = lang_of_request
 
 
+@bp.get("/")
+@public
+def home() -> Any:
+    lang = lang_of_request()
+    return render_template("home.html", t=page_text(lang), lang=lang)
+
+
 @bp.get("/L/<path:code>")
 @bp.get("/l/<path:code>")
 @public
