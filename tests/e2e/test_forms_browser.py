@@ -4,32 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import LiveServer
 from tests.service.factories import certificate_body, enterprise_body
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("Debian chromium (/usr/bin/chromium) is not installed: apt-get install chromium fonts-noto-cjk",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, SCREENSHOTS, require_browser
 
-SCREENSHOTS = REPO_ROOT / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
+sync_api: Any = require_browser()
 
 
 @pytest.fixture
 def page(live_server: LiveServer) -> Iterator[Any]:
     SCREENSHOTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(java_script_enabled=False, locale="zh-CN", **PHONE)
         yield context.new_page()
         browser.close()

@@ -21,22 +21,13 @@ import pytest
 
 from verify_service.services import verification
 
-from tests.conftest import REPO_ROOT
 from tests.conftest import empty_tables
 from tests.e2e.conftest import LiveServer, start_gunicorn, stop
 from tests.service.factories import certificate_body, enterprise_body
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("Debian chromium (/usr/bin/chromium) is not installed: apt-get install chromium fonts-noto-cjk",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, SCREENSHOTS, require_browser
 
-SCREENSHOTS = REPO_ROOT / "screenshots"
-# Without the networking flags chromium spends its time on connections this network refuses.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+sync_api: Any = require_browser()
 
 HEADINGS = {
     "authentic": ("正品标签", "Genuine label"),

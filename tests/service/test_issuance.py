@@ -7,12 +7,11 @@ import io
 import zipfile
 from typing import Any, Callable
 
-import label_gen
 import pytest
 from sqlalchemy import func, select
 
 from verify_service.db import session
-from verify_service.models import Label, LabelBatch, Scan
+from verify_service.models import Label, LabelBatch
 
 
 def test_order_batch_returns_serial_range(holder: Any, order: Callable[..., Any], run: Callable[..., Any]) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint
 
-from verify_service.api.common import doc, parse_body, query_int
+from verify_service.api.common import audit_log_page, doc, parse_body
 from verify_service.auth import current_principal, require_role
 from verify_service.schemas import (
     CertificateIn,
@@ -15,7 +15,7 @@ from verify_service.schemas import (
     GiAuthorisationIn,
     StatusChangeIn,
 )
-from verify_service.services import audit, registry
+from verify_service.services import registry
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 
@@ -81,9 +81,4 @@ def add_gi_authorisation(number: str) -> Any:
 @require_role("admin")
 @doc("The append-only audit log, newest first (filters: target_type, target_id, before_id, limit)", tag="admin")
 def audit_log() -> Any:
-    return {"entries": audit.list_entries(
-        target_type=request.args.get("target_type") or None,
-        target_id=request.args.get("target_id") or None,
-        before_id=query_int("before_id", 0, maximum=2**62) or None,
-        limit=query_int("limit", 100, minimum=1, maximum=1000),
-    )}
+    return audit_log_page()

@@ -54,3 +54,15 @@ def doc(summary: str, *, body: type[BaseModel] | None = None, responses: dict[in
         return view
 
     return decorate
+
+
+def audit_log_page() -> dict[str, Any]:
+    """The audit log, newest first, filtered by the query string (shared by admin and regulator)."""
+    from verify_service.services import audit
+
+    return {"entries": audit.list_entries(
+        target_type=request.args.get("target_type") or None,
+        target_id=request.args.get("target_id") or None,
+        before_id=query_int("before_id", 0, maximum=2**62) or None,
+        limit=query_int("limit", 100, minimum=1, maximum=1000),
+    )}

@@ -7,12 +7,12 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from verify_service.api.common import doc, parse_body, query_int
+from verify_service.api.common import audit_log_page, doc, parse_body, query_int
 from verify_service.auth import current_principal, require_role
 from verify_service.clock import CHINA_TZ
 from verify_service.errors import ValidationFailed
 from verify_service.schemas import AlertChange, ReportChange, VoidIn
-from verify_service.services import audit, fraud, inspection, issuance, reports, risk
+from verify_service.services import fraud, inspection, issuance, reports, risk
 
 bp = Blueprint("regulator", __name__, url_prefix="/api/v1/regulator")
 
@@ -139,7 +139,4 @@ def risk_ranking(by: str) -> Any:
 @require_role("regulator")
 @doc("The append-only audit log of admin and regulator actions, newest first", tag="regulator")
 def audit_log() -> Any:
-    return {"entries": audit.list_entries(
-        target_type=request.args.get("target_type") or None, target_id=request.args.get("target_id") or None,
-        before_id=query_int("before_id", 0, maximum=2**62) or None,
-        limit=query_int("limit", 100, minimum=1, maximum=1000))}
+    return audit_log_page()

@@ -45,6 +45,7 @@ def issue(certificate_number: str, product_id: int, quantity: int, out_dir: Path
     db.commit()  # the batch exists even if writing the files is interrupted; they can be written again
     click.echo(f"batch {batch['id']}: serials {batch['first_serial']}–{batch['last_serial']} ({quantity} labels)", err=True)
     job = issuance.print_job(batch["id"])
+    db.commit()  # the job holds all it needs: end the transaction before the long write
     out_dir.mkdir(parents=True, exist_ok=True)
     for fmt in wanted:
         path = _write(job, fmt, out_dir, batch["id"], quantity)
