@@ -242,13 +242,51 @@ def batch_for_serial(serial: int) -> BatchInfo | None:
 
 def live_state(batch_id: int, serial: int) -> LiveState:
     """Everything about a genuine label that can change, in one statement."""
-    r = _read(_LIVE_STATE, {"batch_id": batch_id, "serial": serial}).one()
+    params = {"batch_id": batch_id, "serial": serial}
+    r = _live_raw(params) if "db_session" not in g or not session().in_transaction() \
+        else _read(_LIVE_STATE, params).one()
     return LiveState(
         batch_voided_at=r[0], batch_void_reason=r[1], certificate_status=r[2], valid_to=r[3],
         label_exists=r[4] is not None, scan_count=r[5] or 0, first_scan_at=r[6], label_voided_at=r[7],
         label_void_reason=r[8], pin_use_count=r[9] or 0, pin_used_at=r[10], alert_id=r[11], alert_status=r[12],
         alert_updated_at=r[13],
     )
+
+
+_LIVE_SQL = {
+    "sqlite": _LIVE_STATE.element.text,
+    "postgresql": _LIVE_STATE.element.text.replace(":serial", "%(serial)s").replace(":batch_id", "%(batch_id)s"),
+}
+# Python types of _LIVE_STATE's columns, for the driver-level read below.
+_LIVE_TYPES = "t s s d i i t t s i t i s t".split()
+_UTC = dt.timezone.utc
+
+
+def _convert(kind: str, value: Any) -> Any:
+    if value is None or kind in ("s", "i"):
+        return value
+    if kind == "d":
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+    return moment.replace(tzinfo=_UTC) if moment.tzinfo is None else moment.astimezone(_UTC)
+
+
+def _live_raw(params: dict[str, Any]) -> tuple[Any, ...]:
+    """The live-state read straight through the driver: it runs on every scan, and the
+    statement layer costs more than the query itself (same SQL and result as ``_LIVE_STATE``)."""
+    db = database()
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(_LIVE_SQL["sqlite" if db.is_sqlite else "postgresql"], params)
+        row = cursor.fetchone()
+        cursor.close()
+        raw.rollback()
+    finally:
+        raw.close()
+    if row is None:
+        raise LookupError(f"no batch {params['batch_id']}")
+    return tuple(_convert(k, v) for k, v in zip(_LIVE_TYPES, row))
 
 
 def _read(stmt: Any, params: dict[str, Any]) -> Any:
