@@ -202,3 +202,12 @@ def test_home_page(client: Any) -> None:
     zh = client.get("/").get_data(as_text=True)
     assert "扫描产品标签上的二维码" in zh and 'href="/check?lang=zh"' in zh
     assert "Scan the QR code" in client.get("/?lang=en").get_data(as_text=True)
+
+
+def test_scan_read_survives_a_dropped_connection(client: Any, labels: list[dict[str, str]], app: Any) -> None:
+    from verify_service.data import scan_path
+
+    assert _verify(client, labels[0]["url"])["verdict"] == "authentic"
+    with app.app_context():
+        scan_path._reader().close()  # as if the database restarted under it
+    assert _verify(client, labels[0]["url"])["verdict"] == "authentic"

@@ -271,19 +271,57 @@ def _convert(kind: str, value: Any) -> Any:
     return moment.replace(tzinfo=_UTC) if moment.tzinfo is None else moment.astimezone(_UTC)
 
 
+_local = threading.local()
+
+
+def _reader() -> Any:
+    """This thread's own autocommit driver connection for the live-state read.
+
+    It is taken out of the pool once and kept, so a scan's read is one round trip: no
+    checkout ping, no BEGIN, no ROLLBACK.  A broken connection is replaced on the next try.
+    """
+    db = database()
+    readers = getattr(_local, "readers", None)
+    if readers is None:
+        readers = _local.readers = {}
+    conn = readers.get(db.url)
+    if conn is None:
+        fairy = db.engine.raw_connection()
+        fairy.detach()
+        conn = fairy.dbapi_connection
+        if not db.is_sqlite:
+            conn.autocommit = True
+        readers[db.url] = conn
+    return conn
+
+
+def _drop_reader() -> None:
+    readers = getattr(_local, "readers", {})
+    conn = readers.pop(database().url, None)
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - it is being thrown away because it failed
+            pass
+
+
 def _live_raw(params: dict[str, Any]) -> tuple[Any, ...]:
     """The live-state read straight through the driver: it runs on every scan, and the
     statement layer costs more than the query itself (same SQL and result as ``_LIVE_STATE``)."""
-    db = database()
-    raw = db.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute(_LIVE_SQL["sqlite" if db.is_sqlite else "postgresql"], params)
-        row = cursor.fetchone()
-        cursor.close()
-        raw.rollback()
-    finally:
-        raw.close()
+    sql = _LIVE_SQL["sqlite" if database().is_sqlite else "postgresql"]
+    for attempt in (1, 2):
+        try:
+            cursor = _reader().cursor()
+            try:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+            break
+        except Exception:
+            _drop_reader()  # a database restart or a dropped connection: reconnect once
+            if attempt == 2:
+                raise
     if row is None:
         raise LookupError(f"no batch {params['batch_id']}")
     return tuple(_convert(k, v) for k, v in zip(_LIVE_TYPES, row))
