@@ -48,7 +48,7 @@ def empty_tables(url: str) -> None:
 
     # Per-process caches hold rows that are immutable in production; here ids are reused.
     scan_path.clear_cache()
-    keys._cache.clear()
+    keys.clear_cache()
     engine = make_engine(url)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:

@@ -54,7 +54,7 @@ def registry(client: Any, make_holder: Callable[..., Any], order: Callable[..., 
     old_key = run(keys.signing_ring).get_record(1)
     run(keys.rotate, "test", "admin")
     run(keys.revoke, old_key.kid, "test", "admin")
-    keys._cache.clear()
+    keys.clear_cache()
     clock.advance(minutes=5)
     new_batch = issue("valid", 60)
     issue("revoked", 40)
@@ -101,7 +101,7 @@ def test_online_offline_parity(client: Any, registry: dict[str, Any], clock: Any
     data, key_set = _bundle(client)
     # move past midnight in China: the "expiring" certificate expires, the bundle (24 h) does not
     clock.advance(hours=13)
-    keys._cache.clear()
+    keys.clear_cache()
     bundle = label_gen.load_bundle(data, key_set, clock.now())
     seen: Counter[str] = Counter()
     for code in registry["all"]:

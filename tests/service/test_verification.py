@@ -133,7 +133,7 @@ def test_revoked_key(client: Any, labels: list[dict[str, str]], run: Callable[..
     clock.advance(hours=1)
     record = run(keys.signing_ring).records[0]
     run(keys.revoke, record.kid, "test", "admin")
-    keys._cache.clear()
+    keys.clear_cache()
     # issued before the revocation: still genuine
     assert _verify(client, labels[0]["url"])["verdict"] == "authentic"
     # a code for a serial no earlier batch holds, signed with the revoked key: counterfeit

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from verify_service.api.common import doc, parse_body
 from verify_service.api.public import china_time, client_info, lang_of_request
 from verify_service.auth import public
-from verify_service.domain.identifiers import PROVINCES
 from verify_service.errors import ServiceError, ValidationFailed
 from verify_service.i18n import page_text
 from verify_service.ratelimit import limiter
@@ -117,7 +116,3 @@ def _back() -> str | None:
     """The scan page the report was sent from (only this site's own label pages)."""
     code = request.form.get("code", "").strip()
     return url_for("public.scan_page", code=code) if code.isdigit() and len(code) < 300 else None
-
-
-def provinces(lang: str) -> list[tuple[str, str]]:
-    return [(code, names[0] if lang == "zh" else names[1]) for code, names in PROVINCES.items()]

@@ -11,6 +11,7 @@ from verify_service.api.common import doc
 from verify_service.auth import public
 from verify_service.clock import CHINA_TZ
 from verify_service.domain.client import ClientInfo, check_region, coarse_location, coarse_network, user_agent_family
+from verify_service.domain.identifiers import PROVINCES
 from verify_service.errors import ValidationFailed
 from verify_service.i18n import negotiate, page_text
 from verify_service.services import keys, verification
@@ -54,14 +55,17 @@ def scan_page(code: str) -> Any:
     result = verification.verify_code(code, "api" if wants_json else "page", client, lang)
     if wants_json:
         return result.to_json()
-    from verify_service.api.consumer import provinces
-
     first = result.scans.get("first_at")
     return render_template(
         "scan.html", v=result.to_json(), t=page_text(lang), lang=lang, code=code,
         first_scan=china_time(first) if first else None, provinces=provinces(lang), region=region,
         has_pin=bool(result.context and result.context[0].pins),
     )
+
+
+def provinces(lang: str) -> list[tuple[str, str]]:
+    """(code, name) of every province, for the consented region pickers."""
+    return [(code, names[0] if lang == "zh" else names[1]) for code, names in PROVINCES.items()]
 
 
 def china_time(iso: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
@@ -99,29 +99,6 @@ def get_or_create_label(serial: int, batch_id: int) -> Label:
     label = session().get(Label, serial, populate_existing=True)
     assert label is not None
     return label
-
-
-def count_scan(serial: int, batch_id: int, at: dt.datetime) -> tuple[int, dt.datetime]:
-    """Add one scan to a label's counters in one statement; returns (count, first scan time)."""
-    s = session()
-    dialect = s.get_bind().dialect.name
-    maker = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = maker(Label).values(serial=serial, batch_id=batch_id, scan_count=1, first_scan_at=at, last_scan_at=at)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["serial"],
-        set_={"scan_count": Label.scan_count + 1, "last_scan_at": at,
-              "first_scan_at": func.coalesce(Label.first_scan_at, at)},
-    ).returning(Label.scan_count, Label.first_scan_at)
-    count, first = s.execute(stmt).one()
-    if isinstance(first, str):  # SQLite RETURNING of an upsert skips the column type
-        first = dt.datetime.fromisoformat(first)
-    if first.tzinfo is None:
-        first = first.replace(tzinfo=dt.timezone.utc)
-    return int(count), first
-
-
-def add_scan(**fields: Any) -> None:
-    session().execute(insert(Scan).values(**fields))
 
 
 def list_scans(serial: int, limit: int = 500) -> Sequence[Scan]:

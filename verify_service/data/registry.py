@@ -26,15 +26,6 @@ def find_enterprise_by_gf_code(gf_code: str) -> Enterprise | None:
     return session().scalar(select(Enterprise).where(Enterprise.gf_code == gf_code))
 
 
-def find_enterprise(enterprise_id: int) -> Enterprise | None:
-    return session().get(Enterprise, enterprise_id)
-
-
-def list_enterprises(*, county_prefix: str | None = None, limit: int = 100, offset: int = 0) -> Sequence[Enterprise]:
-    q = select(Enterprise).order_by(Enterprise.id).limit(limit).offset(offset)
-    if county_prefix:
-        q = q.where(Enterprise.county_code.startswith(county_prefix))
-    return session().scalars(q).all()
 
 
 def count_enterprises() -> int:
@@ -84,9 +75,6 @@ def find_product(certificate_id: int, name: str) -> Product | None:
         select(Product).where(Product.certificate_id == certificate_id, Product.name == name)
     )
 
-
-def get_product_by_id(product_id: int) -> Product | None:
-    return session().get(Product, product_id)
 
 
 def find_gi_authorisation(certificate_id: int, enterprise_id: int, year: int) -> GiAuthorisation | None:

@@ -77,7 +77,7 @@ class LiveState:
 
 # Hand-written SQL (valid on SQLite and PostgreSQL): the scan path runs these thousands of
 # times a second, and text statements skip SQLAlchemy's statement compilation and caching.
-_BATCH_FOR_SERIAL = text("""
+_BATCH_SELECT = """
     SELECT b.id, b.first_serial, b.last_serial, b.key_id, b.created_at, b.pins, b.sales_region,
            b.shelf_life_days, b.release_date, b.certificate_id, b.product_id, b.enterprise_id,
            c.number, c.programme, c.issuer, c.valid_from, p.name, p.trademark, p.product_class,
@@ -86,10 +86,8 @@ _BATCH_FOR_SERIAL = text("""
     JOIN certificates c ON c.id = b.certificate_id
     JOIN products p ON p.id = b.product_id
     JOIN enterprises e ON e.id = b.enterprise_id
-    WHERE b.first_serial <= :serial
-    ORDER BY b.first_serial DESC
-    LIMIT 1
-""").columns(
+"""
+_BATCH_COLUMNS = (
     column("id", Integer), column("first_serial", BigInteger), column("last_serial", BigInteger),
     column("key_id", Integer), column("created_at", UTCDateTime), column("pins", Boolean),
     column("sales_region", String), column("shelf_life_days", Integer), column("release_date", Date),
@@ -99,6 +97,9 @@ _BATCH_FOR_SERIAL = text("""
     column("enterprise_name", String), column("uscc", String), column("gf_code", String),
     column("county_code", String),
 )
+_BATCH_FOR_SERIAL = text(_BATCH_SELECT + " WHERE b.first_serial <= :serial ORDER BY b.first_serial DESC LIMIT 1"
+                         ).columns(*_BATCH_COLUMNS)
+_ALL_BATCHES = text(_BATCH_SELECT + " ORDER BY b.first_serial").columns(*_BATCH_COLUMNS)
 
 _LIVE_STATE = text("""
     SELECT b.voided_at, b.void_reason, c.status, c.valid_to,
@@ -204,8 +205,6 @@ def _info(row: Any) -> BatchInfo:
     return BatchInfo(*row, loaded_at=time.monotonic())
 
 
-_ALL_BATCHES = text(str(_BATCH_FOR_SERIAL.element).split("WHERE")[0] + " ORDER BY b.first_serial").columns(
-    *_BATCH_FOR_SERIAL.column_args)
 _COUNT_BATCHES = text("SELECT count(*) FROM label_batches")
 
 

@@ -51,6 +51,11 @@ def _save(record: KeyRecord) -> None:
         created_at=record.created_at, valid_from=record.valid_from, valid_to=record.valid_to,
         revoked_at=record.revoked_at,
     )
+    clear_cache()
+
+
+def clear_cache() -> None:
+    """Forget the cached verifying rings (tests reuse key ids between cases)."""
     _cache.clear()
 
 
