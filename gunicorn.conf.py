@@ -39,8 +39,3 @@ def child_exit(server, worker):  # noqa: ANN001, ANN201
     multiprocess.mark_process_dead(worker.pid)
 
 
-def worker_exit(server, worker):  # noqa: ANN001, ANN201
-    # A graceful stop writes any scans queued by write-behind recording.
-    from verify_service.data import scan_buffer
-
-    scan_buffer.close_all()

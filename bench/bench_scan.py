@@ -249,7 +249,7 @@ def free_port() -> int:
 
 
 def start_server(module: str, database_url: str, ready_path: str, workers: int | None,
-                 threads: int | None, write_behind_ms: float = 0) -> tuple[subprocess.Popen[bytes], str]:
+                 threads: int | None) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "LABEL_KEY_PASSPHRASE": PASSPHRASE,
            "ACCESS_LOG": "", "LOG_LEVEL": "WARNING"}
@@ -258,7 +258,6 @@ def start_server(module: str, database_url: str, ready_path: str, workers: int |
         env["WEB_CONCURRENCY"] = str(workers)
     if threads:
         env["THREADS"] = str(threads)
-    env["SCAN_WRITE_BEHIND_MS"] = str(write_behind_ms)
     proc = subprocess.Popen([GUNICORN, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", module],
                             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -328,7 +327,7 @@ def measure(name: str, url: str, codes: list[str], args: argparse.Namespace) -> 
         results: dict[str, Any] = {}
         for target, module, ready, paths in (("hello", "bench.hello_app:app", "/hello", hello_paths),
                                              ("verify", "wsgi:app", "/healthz", verify_paths)):
-            proc, base = start_server(module, url, ready, args.workers, args.threads, args.write_behind_ms)
+            proc, base = start_server(module, url, ready, args.workers, args.threads)
             try:
                 run_wrk(base, paths, args.warmup, args.connections, args.wrk_threads)
                 time.sleep(0.5)
@@ -353,8 +352,7 @@ def report(name: str, r: dict[str, Any], args: argparse.Namespace, n_codes: int)
     socket_errors = sum(v["errors"][k] for k in ("connect", "read", "write", "timeout"))
     served = v["requests"]
     print(f"\n== {name}: {args.labels:,} labels, {args.certificates:,} certificates, {n_codes:,} distinct codes; "
-          f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration:g}s; scan recording: "
-          + (f"write-behind every {args.write_behind_ms:g} ms" if args.write_behind_ms else "synchronous"))
+          f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration:g}s")
     for label, x in (("hello ", h), ("verify", v)):
         lat = x["latency_us"]
         print(f"  {label} {x['rate']:>8,.0f} req/s   latency p50 {lat['p50'] / 1000:6.1f} ms  p90 {lat['p90'] / 1000:6.1f} ms"
@@ -395,8 +393,6 @@ def main() -> int:
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--workers", type=int, help="gunicorn workers for both targets (default: gunicorn.conf.py)")
     parser.add_argument("--threads", type=int, help="gunicorn threads per worker for both targets")
-    parser.add_argument("--write-behind-ms", type=float, default=0,
-                        help="SCAN_WRITE_BEHIND_MS for the service (0: every scan committed before its response)")
     parser.add_argument("--quick", action="store_true", help="small database, short runs: a smoke test")
     parser.add_argument("--rebuild", action="store_true", help="build the database even if a matching one exists")
     parser.add_argument("--drop", action="store_true", help="drop the PostgreSQL database at the end")

@@ -37,7 +37,6 @@ ENV_KEYS: dict[str, type] = {
     "RATE_LIMIT_PIN": str,
     "RATE_LIMIT_REPORTS": str,
     "REPORT_PHOTO_MAX_BYTES": int,
-    "SCAN_WRITE_BEHIND_MS": float,
     # Set by the gunicorn configuration so that every worker's metrics are aggregated.
     "PROMETHEUS_MULTIPROC_DIR": str,
     # Traceability push (see docs/traceability-push.md).
@@ -91,7 +90,6 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REPORT_PHOTO_MAX_BYTES": 2 * 1024 * 1024,
         # 0: every scan is committed before its response (the default).  > 0: scans are
         # queued and written every this many milliseconds (README, "Write-behind scans").
-        "SCAN_WRITE_BEHIND_MS": 0.0,
         "PROMETHEUS_MULTIPROC_DIR": "",
         # Records per HTTP request to the platform, and tries before a record is parked.
         "PUSH_BATCH_SIZE": 200,

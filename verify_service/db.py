@@ -23,6 +23,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        #: per-process helpers bound to this database (the scan writer), made on first use
+        self.helpers: dict[str, Any] = {}
 
     @property
     def is_sqlite(self) -> bool:

@@ -50,6 +50,13 @@ class Forbidden(ServiceError):
     code = "forbidden"
 
 
+class Unavailable(ServiceError):
+    """A dependency (the database) failed or did not answer in time: retrying may succeed."""
+
+    status = 503
+    code = "unavailable"
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     err: dict[str, Any] = {"code": code, "message": message}
     if details is not None:

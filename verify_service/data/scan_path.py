@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Date, Integer, Numeric, String, bindparam, column, text
 
-from flask import current_app, g
+from flask import g
 
-from verify_service.data import scan_buffer
+from verify_service.data import scan_writer
 from verify_service.db import database, session
 from verify_service.models import UTCDateTime
 
@@ -150,14 +150,28 @@ def recent_scans(serial: int, since: dt.datetime, limit: int = 300) -> list[Any]
     return list(_read(_RECENT_SCANS, {"serial": serial, "since": since, "limit": limit}).rows_list())
 
 
-def count_scan(serial: int, batch_id: int, at: dt.datetime) -> tuple[int, dt.datetime]:
-    """Add one scan to a label's counters; returns (count, first scan time)."""
-    count, first = session().connection().execute(_COUNT_SCAN, {"serial": serial, "batch_id": batch_id, "at": at}).one()
-    return int(count), first
+def record_scan(row: dict[str, Any]) -> tuple[int, dt.datetime] | None:
+    """Commit one scan row; returns its label's (scan count, first scan time) with this scan
+    counted, or None when the scan is of no genuine label.
 
-
-def add_scan(**fields: Any) -> None:
-    session().connection().execute(_ADD_SCAN, fields)
+    Normally the process's group-commit writer commits it (see scan_writer).  A request that
+    has already begun its own transaction (it raised an alert, used a PIN, or read through its
+    session) records the scan in that transaction instead: on SQLite that transaction holds the
+    write lock the writer would wait for, and the scan belongs with what the request writes.
+    """
+    if "db_session" in g and session().in_transaction():
+        conn = session().connection()
+        conn.execute(_ADD_SCAN, row)
+        if row["serial"] is None or row["batch_id"] is None:
+            return None
+        count, first = conn.execute(_COUNT_SCAN, {"serial": row["serial"], "batch_id": row["batch_id"],
+                                                  "at": row["at"]}).one()
+        return int(count), first
+    db = database()
+    writer = db.helpers.get("scan_writer")
+    if writer is None:
+        writer = db.helpers.setdefault("scan_writer", scan_writer.ScanWriter(db.engine))
+    return writer.record(row)
 
 
 class _Index:
@@ -359,20 +373,3 @@ def clear_cache() -> None:
     """Forget every cached batch (tests empty the database between cases)."""
     _indexes.clear()
 
-
-_LABEL_COUNTS = text("SELECT scan_count, first_scan_at FROM labels WHERE serial = :serial").columns(
-    column("scan_count", Integer), column("first_scan_at", UTCDateTime))
-
-
-def write_behind() -> scan_buffer.ScanBuffer | None:
-    """This process's scan queue when write-behind recording is configured."""
-    interval = float(current_app.config["SCAN_WRITE_BEHIND_MS"])
-    if interval <= 0:
-        return None
-    db = database()
-    return scan_buffer.buffer_for(db.url, db.engine, interval)
-
-
-def committed_counts(serial: int) -> tuple[int, dt.datetime | None]:
-    row = _read(_LABEL_COUNTS, {"serial": serial}).first()
-    return (int(row[0]), row[1]) if row else (0, None)

@@ -14,8 +14,10 @@ import label_gen
 from verify_service import clock
 from verify_service.data import labels as label_data
 from verify_service.data import scan_path
+from verify_service.data.scan_writer import ScanNotRecorded
 from verify_service.domain import certificates as cert_rules
 from verify_service.domain.client import ClientInfo
+from verify_service.errors import Unavailable
 from verify_service.i18n import message
 from verify_service.services import fraud, keys
 from verify_service.services.registry import PROGRAMME_MARKS
@@ -55,14 +57,10 @@ def verify_code(text: str, channel: str, client: ClientInfo | None = None, lang:
     """The verdict for scanned ``text`` (a URL or a bare code), recorded as a scan."""
     now = clock.now()
     client = client or ClientInfo()
-    queue = scan_path.write_behind() if record else None
-    generation = queue.generation if queue is not None else 0
     result = _evaluate(text if isinstance(text, str) else "", now, lang)
     if result.context is not None and result.verdict in ("authentic", "certificate_invalid"):
         fraud.apply_signals(result, client, now, lang)
-    if queue is not None:
-        _record_behind(queue, generation, result, channel, client, now)
-    elif record:
+    if record:
         _record(result, channel, client, now)
     return result
 
@@ -161,26 +159,13 @@ def _certificate_reason(batch: scan_path.BatchInfo, state: scan_path.LiveState, 
 
 
 def _record(v: Verdict, channel: str, client: ClientInfo, now: dt.datetime) -> None:
-    if v.batch_id is not None and v.serial is not None:
-        count, first = scan_path.count_scan(v.serial, v.batch_id, now)
-        v.scans = {"count": count, "first_at": first.isoformat()}
-    scan_path.add_scan(**_scan_row(v, channel, client, now))
-
-
-def _record_behind(queue: Any, generation: int, v: Verdict, channel: str, client: ClientInfo,
-                   now: dt.datetime) -> None:
-    """Queue the scan (write-behind); the count shown adds this process's queued scans to the
-    committed ones read with the label's state."""
-    queued, first_queued = queue.add(_scan_row(v, channel, client, now))
-    if v.batch_id is None or v.serial is None:
-        return
-    state = v.context[1] if v.context else None
-    committed, first = (state.scan_count, state.first_scan_at) if state else (0, None)
-    if queue.generation != generation:  # a flush landed between the two reads: read again
-        committed, first = scan_path.committed_counts(v.serial)
-        queued = queue.queued(v.serial)[1]
-    first = first or first_queued or now
-    v.scans = {"count": committed + queued, "first_at": first.isoformat()}
+    """Commit the scan before the verdict is answered; a genuine label's result shows its count."""
+    try:
+        counted = scan_path.record_scan(_scan_row(v, channel, client, now))
+    except ScanNotRecorded as exc:
+        raise Unavailable("the scan could not be recorded; please scan again", code="scan_not_recorded") from exc
+    if counted is not None:
+        v.scans = {"count": counted[0], "first_at": counted[1].isoformat()}
 
 
 def _scan_row(v: Verdict, channel: str, client: ClientInfo, now: dt.datetime) -> dict[str, Any]:

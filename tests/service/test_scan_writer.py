@@ -1,0 +1,151 @@
+"""Group commit of scans: every answered scan is committed, counts are exact under concurrency,
+and a failed commit is a clear 503 with nothing half-written."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import threading
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+import pytest
+from sqlalchemy import func, select
+
+from verify_service.data import scan_writer
+from verify_service.db import database, session
+from verify_service.models import Label, Scan
+
+
+def _urls(holder: Any, order: Callable[..., Any], client: Any, n: int) -> list[str]:
+    b = order(holder, n).json
+    r = client.get(f"/api/v1/enterprise/label-batches/{b['id']}/manifest.csv", headers=holder.headers)
+    return [row["url"] for row in csv.DictReader(io.StringIO(r.get_data(as_text=True)))]
+
+
+def _warm(client: Any, url: str) -> None:
+    """One scan first: the request that loads the key ring reads through its session, and a
+    request whose transaction has begun records its scan in that transaction, not the writer."""
+    assert client.get("/api/v1/verify", query_string={"code": url}).status_code == 200
+
+
+def _stored(run: Callable[..., Any]) -> tuple[int, int]:
+    """(scan rows, sum of the labels' scan counters)."""
+    return run(lambda: (session().scalar(select(func.count()).select_from(Scan)),
+                        session().scalar(select(func.coalesce(func.sum(Label.scan_count), 0)))))
+
+
+def test_concurrent_scans_of_one_label_get_distinct_counts(app: Any, holder: Any, order: Callable[..., Any],
+                                                          client: Any, run: Callable[..., Any]) -> None:
+    url = _urls(holder, order, client, 1)[0]
+
+    def scan(_: int) -> tuple[int, str]:
+        with app.test_client() as c:
+            v = c.get("/api/v1/verify", query_string={"code": url}).json
+            return v["scans"]["count"], v["scans"]["first_at"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(scan, range(40)))
+    assert sorted(n for n, _ in results) == list(range(1, 41))  # each scan saw its own place
+    assert len({first for _, first in results}) == 1
+    assert _stored(run) == (40, 40)
+
+
+def test_many_labels_in_one_group(app: Any, holder: Any, order: Callable[..., Any], client: Any,
+                                  run: Callable[..., Any]) -> None:
+    urls = _urls(holder, order, client, 12)
+
+    def scan(u: str) -> int:
+        with app.test_client() as c:
+            return int(c.get("/api/v1/verify", query_string={"code": u}).json["scans"]["count"])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        first = list(pool.map(scan, urls))
+        second = list(pool.map(scan, urls))
+    assert first == [1] * 12 and second == [2] * 12
+    assert _stored(run) == (24, 24)
+    # junk is recorded too, without a label row
+    assert client.get("/api/v1/verify", query_string={"code": "12345"}).json["verdict"] == "malformed"
+    assert _stored(run) == (25, 24)
+
+
+def test_writer_rows_read_back_like_orm_rows(app: Any, holder: Any, order: Callable[..., Any], client: Any,
+                                             run: Callable[..., Any], clock: Any) -> None:
+    url = _urls(holder, order, client, 1)[0]
+    v = client.get("/api/v1/verify", query_string={"code": url, "lat": "31.234", "lon": "121.47", "region": "31"},
+                   headers={"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0"},
+                   environ_base={"REMOTE_ADDR": "203.0.113.77"}).json
+    assert v["scans"] == {"count": 1, "first_at": clock.now().isoformat()}
+    scan = run(lambda: session().scalars(select(Scan)).one())
+    assert (scan.at, scan.verdict, scan.channel, scan.network, scan.user_agent, scan.region) == (
+        clock.now(), "authentic", "api", "203.0.113.0/24", "wechat", "31")
+    assert (float(scan.latitude), float(scan.longitude)) == (31.2, 121.5)
+    label = run(lambda: session().get(Label, v["serial"]))
+    assert (label.scan_count, label.first_scan_at, label.last_scan_at) == (1, clock.now(), clock.now())
+
+
+def test_failed_commit_is_a_503_and_writes_nothing(app: Any, holder: Any, order: Callable[..., Any], client: Any,
+                                                   run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    url, other = _urls(holder, order, client, 2)
+    _warm(client, other)
+    real = scan_writer.ScanWriter._write
+
+    def broken(self: Any, conn: Any, rows: list[dict[str, Any]]) -> Any:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(scan_writer.ScanWriter, "_write", broken)
+    r = client.get("/api/v1/verify", query_string={"code": url})
+    assert r.status_code == 503 and r.json["error"]["code"] == "scan_not_recorded"
+    page = client.get("/L/" + url.split("/L/")[1], headers={"Accept": "text/html"})
+    assert page.status_code == 503
+    assert _stored(run) == (1, 1)  # the warm-up scan only
+    monkeypatch.setattr(scan_writer.ScanWriter, "_write", real)
+    assert client.get("/api/v1/verify", query_string={"code": url}).json["scans"]["count"] == 1
+
+
+def test_writer_thread_stops_when_idle_and_starts_again(app: Any, holder: Any, order: Callable[..., Any],
+                                                        client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan_writer, "IDLE_SECONDS", 0.05)
+    url, other = _urls(holder, order, client, 2)
+    _warm(client, other)
+    assert client.get("/api/v1/verify", query_string={"code": url}).json["scans"]["count"] == 1
+    with app.app_context():
+        writer = database().helpers["scan_writer"]
+    deadline = dt.datetime.now() + dt.timedelta(seconds=5)
+    while writer.thread is not None and dt.datetime.now() < deadline:
+        threading.Event().wait(0.02)
+    assert writer.thread is None
+    assert client.get("/api/v1/verify", query_string={"code": url}).json["scans"]["count"] == 2
+
+
+def test_every_answered_scan_is_committed_across_gunicorn_workers(
+        app: Any, holder: Any, order: Callable[..., Any], client: Any, run: Callable[..., Any],
+        database_url: str, app_config: dict[str, Any]) -> None:
+    from tests.e2e.conftest import start_gunicorn, stop
+
+    urls = _urls(holder, order, client, 30)
+    server = start_gunicorn(database_url, app_config, workers=2)
+    counts: dict[str, list[int]] = {u: [] for u in urls}
+    lock = threading.Lock()
+    try:
+        def hit(chunk: list[str]) -> None:
+            for u in chunk:
+                with urllib.request.urlopen(server.url + "/api/v1/verify?code=" + u.split("/L/")[1], timeout=30) as r:
+                    assert r.status == 200
+                    import json
+
+                    n = json.loads(r.read())["scans"]["count"]
+                with lock:
+                    counts[u].append(n)
+
+        threads = [threading.Thread(target=hit, args=(urls * 2,)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        stop(server)
+    assert _stored(run) == (240, 240)
+    assert all(sorted(c) == list(range(1, 9)) for c in counts.values())

@@ -1,0 +1,215 @@
+"""Group commit of scans: every scan is committed before its response, many per transaction.
+
+A scan writes two rows (the scan, and its label's counters).  Committing them in each
+request's own transaction makes every scan pay for a BEGIN, a COMMIT (a WAL flush on
+PostgreSQL) and, on SQLite, a turn at the database's single write lock, held while the
+request's thread also competes for the interpreter lock.  Instead, each process has one
+writer thread per database: request threads hand it their scan and wait; it writes every
+scan handed over since its last commit in one transaction (a multi-row insert, one counter
+upsert per label, one read of the new counters), commits, and wakes them with each scan's
+count.  Nothing waits on a timer: while one group is being written the next one gathers, so
+at low load a group is a single scan and at high load the commits are shared.  A group
+holds at most one scan per request thread of the process, since each thread waits for its own.
+
+A response still reports only a committed scan, and a crash loses nothing that was answered.
+The thread ends after a few idle seconds and is started again by the next scan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from typing import Any
+
+from sqlalchemy import Engine
+
+log = logging.getLogger(__name__)
+
+#: How long a request waits for its group's commit before it gives up (the scan may still land).
+WAIT_SECONDS = 20.0
+#: A writer thread with nothing to write for this long ends (a new scan starts another).
+IDLE_SECONDS = 5.0
+
+_SCAN_COLUMNS = ("serial", "batch_id", "at", "verdict", "channel", "network", "user_agent", "latitude", "longitude",
+                 "region")
+_INSERT_SCANS = "INSERT INTO scans (" + ", ".join(_SCAN_COLUMNS) + ") VALUES "
+_UPSERT_COUNTS = """
+    INSERT INTO labels (serial, batch_id, scan_count, first_scan_at, last_scan_at, pin_use_count, pin_failures)
+    VALUES {values}
+    ON CONFLICT (serial) DO UPDATE SET
+        scan_count = labels.scan_count + excluded.scan_count,
+        last_scan_at = excluded.last_scan_at,
+        first_scan_at = COALESCE(labels.first_scan_at, excluded.first_scan_at)
+    RETURNING serial, scan_count, first_scan_at
+"""
+_UTC = dt.timezone.utc
+
+
+class ScanNotRecorded(Exception):
+    """The scan could not be committed (the database failed or did not answer in time)."""
+
+
+class _Group:
+    """Scans that share one transaction, and what each of them learnt from it."""
+
+    __slots__ = ("rows", "done", "counts", "error")
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.done = threading.Event()
+        #: per row: (scan count, first scan time) of a genuine label, else None
+        self.counts: list[tuple[int, dt.datetime] | None] = []
+        self.error: BaseException | None = None
+
+
+class ScanWriter:
+    """The group-commit writer of one process for one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.lock = threading.Lock()
+        self.wake = threading.Condition(self.lock)
+        self.open = _Group()
+        self.thread: threading.Thread | None = None
+
+    def record(self, row: dict[str, Any]) -> tuple[int, dt.datetime] | None:
+        """Commit one scan row; returns its label's (scan count, first scan time) as of that
+        commit (this scan included), or None for a scan of no genuine label."""
+        with self.lock:
+            group = self.open
+            index = len(group.rows)
+            group.rows.append(row)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="scan-writer", daemon=True)
+                self.thread.start()
+            else:
+                self.wake.notify()
+        if not group.done.wait(WAIT_SECONDS):
+            raise ScanNotRecorded(f"the scan was not committed within {WAIT_SECONDS:g} s")
+        if group.error is not None:
+            raise ScanNotRecorded(str(group.error)) from group.error
+        return group.counts[index]
+
+    def _run(self) -> None:
+        conn: Any = None
+        try:
+            while True:
+                with self.lock:
+                    if not self.open.rows:
+                        self.wake.wait(IDLE_SECONDS)
+                        if not self.open.rows:
+                            self.thread = None
+                            return
+                    group, self.open = self.open, _Group()
+                try:
+                    if conn is None:
+                        conn = self._connect()
+                    group.counts = self._write(conn, group.rows)
+                except BaseException as exc:  # noqa: BLE001 - every waiter must hear how it ended
+                    log.exception("committing %d scans failed", len(group.rows))
+                    group.error = exc
+                    conn = _close(conn)  # a fresh connection for the next group
+                group.done.set()
+        finally:
+            _close(conn)
+
+    def _connect(self) -> Any:
+        """The writer's own driver connection (the engine's connect settings applied)."""
+        fairy = self.engine.raw_connection()
+        fairy.detach()
+        conn = fairy.dbapi_connection
+        if not self.sqlite:
+            conn.autocommit = True
+        return conn
+
+    def _write(self, conn: Any, rows: list[dict[str, Any]]) -> list[tuple[int, dt.datetime] | None]:
+        labelled: dict[int, list[Any]] = {}  # serial -> [scans in this group, batch id, first, last]
+        for r in rows:
+            if r["serial"] is not None and r["batch_id"] is not None:
+                entry = labelled.get(r["serial"])
+                if entry is None:
+                    labelled[r["serial"]] = [1, r["batch_id"], r["at"], r["at"]]
+                else:
+                    entry[0] += 1
+                    entry[2], entry[3] = min(entry[2], r["at"]), max(entry[3], r["at"])
+        scans = [tuple(r[c] for c in _SCAN_COLUMNS) for r in rows]
+        counters = [(s, e[1], e[0], e[2], e[3]) for s, e in labelled.items()]
+        returned = self._write_sqlite(conn, scans, counters) if self.sqlite else _write_postgresql(conn, scans, counters)
+        committed = {int(s): (int(n), _utc(first)) for s, n, first in returned}
+        # The k-th of a label's n scans in this group is its (total - n + k)-th scan.
+        seen: dict[int, int] = {}
+        counts: list[tuple[int, dt.datetime] | None] = []
+        for r in rows:
+            s = r["serial"]
+            if s is None or r["batch_id"] is None:
+                counts.append(None)
+                continue
+            k = seen[s] = seen.get(s, 0) + 1
+            total, first = committed[s]
+            counts.append((total - labelled[s][0] + k, first))
+        return counts
+
+    @property
+    def sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def _write_sqlite(self, conn: Any, scans: list[tuple[Any, ...]],
+                      counters: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """One write transaction; the write lock is queued for like every other writer's (db.py)."""
+        scans = [s[:2] + (_sqlite_time(s[2]),) + s[3:7] + (_float(s[7]), _float(s[8]), s[9]) for s in scans]
+        acquire = getattr(conn, "acquire_write_lock", None)
+        if acquire is not None:
+            acquire()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(_INSERT_SCANS + "(" + ", ".join("?" * len(_SCAN_COLUMNS)) + ")", scans)
+            returned = []
+            if counters:
+                sql = _UPSERT_COUNTS.format(values=", ".join(["(?, ?, ?, ?, ?, 0, 0)"] * len(counters)))
+                params = [v for s, b, n, first, last in counters for v in (s, b, n, _sqlite_time(first), _sqlite_time(last))]
+                returned = conn.execute(sql, params).fetchall()
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        return returned
+
+
+def _write_postgresql(conn: Any, scans: list[tuple[Any, ...]], counters: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """One statement, so one round trip and its own transaction: the scans are inserted by a
+    data-modifying WITH clause of the counters' upsert."""
+    row = "(" + ", ".join(["%s"] * len(_SCAN_COLUMNS)) + ")"
+    insert = _INSERT_SCANS + ", ".join([row] * len(scans))
+    params = [v for s in scans for v in s]
+    with conn.cursor() as cursor:
+        if not counters:
+            cursor.execute(insert, params)
+            return []
+        sql = "WITH added AS (" + insert + ") " + _UPSERT_COUNTS.format(
+            values=", ".join(["(%s, %s, %s, %s, %s, 0, 0)"] * len(counters)))
+        cursor.execute(sql, params + [v for c in counters for v in c])
+        return list(cursor.fetchall())
+
+
+def _sqlite_time(moment: dt.datetime) -> str:
+    """The text form SQLAlchemy stores SQLite datetimes in (UTC, naive, microseconds)."""
+    return moment.astimezone(_UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _utc(value: Any) -> dt.datetime:
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+    return moment.replace(tzinfo=_UTC) if moment.tzinfo is None else moment.astimezone(_UTC)
+
+
+def _close(conn: Any) -> None:
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - it is being thrown away
+            pass
+    return None
