@@ -261,7 +261,8 @@ class Label(Base):
     __tablename__ = "labels"
 
     serial: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("label_batches.id"), index=True)
+    # Not indexed: nothing looks labels up by batch, and every first scan inserts a row here.
+    batch_id: Mapped[int] = mapped_column(ForeignKey("label_batches.id"))
     scan_count: Mapped[int] = mapped_column(Integer, default=0)
     first_scan_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
     last_scan_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
@@ -291,8 +292,8 @@ class Scan(Base):
     longitude: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 2))
     #: GB/T 2260 code prefix of where the user says they are (consented), e.g. "31" Shanghai.
     region: Mapped[Optional[str]] = mapped_column(String(6))
-    batch_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
-
+    #: Not indexed: scans are found by label (serial) or by time; each index costs every scan a write.
+    batch_id: Mapped[Optional[int]] = mapped_column(Integer)
 
 
 class Alert(Base):
