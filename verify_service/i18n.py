@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
+
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 LANGUAGES = ("zh", "en")
 
@@ -91,6 +95,12 @@ def negotiate(requested: str | None, accept_language: Any) -> str:
     if best and best.startswith("en"):
         return "en"
     return "zh"
+
+
+@functools.lru_cache(maxsize=512)  # runs on every scan; few distinct headers
+def negotiate_header(requested: str | None, accept_language: str | None) -> str:
+    """:func:`negotiate` from the raw ``Accept-Language`` header."""
+    return negotiate(requested, parse_accept_header(accept_language, LanguageAccept) if accept_language else None)
 
 
 PAGE: dict[str, dict[str, str]] = {

@@ -7,11 +7,12 @@ Clients are keyed by a keyed hash of their address: no raw address is stored.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import random
 import time
-from typing import Any
+from typing import Any, Callable
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
@@ -97,3 +98,39 @@ def init_app(app: Flask) -> None:
         app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"database_url": app.config["DATABASE_URL"]})
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "labels")
     limiter.init_app(app)
+    if any(app.config.get(k) for k in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")):
+        return  # limits for every route: the extension's hooks stay as they are
+    # Every limit of this service is declared on its route, and the route's decorator checks
+    # it.  The extension's hooks around every request would find nothing to do on all the
+    # other routes, the scan routes among them; run them only where a limit is declared.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    for hooks in (app.after_request_funcs[None], app.teardown_request_funcs[None]):
+        hooks[:] = [_only_on_limited_routes(h) if _is_limiter_hook(h) else h for h in hooks]
+
+
+def _is_limiter_hook(hook: Callable[..., Any]) -> bool:
+    target = getattr(hook, "__wrapped__", hook)
+    if isinstance(target, functools.partial):  # the after-request hook: partial(method, limiter)
+        return bool(target.args) and target.args[0] is limiter
+    return getattr(target, "__self__", None) is limiter
+
+
+def _only_on_limited_routes(hook: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(hook)
+    def run_if_limited(arg: Any) -> Any:
+        if request.endpoint is None or request.endpoint not in _limited_endpoints(current_app):
+            return arg  # an after-request hook passes the response on; a teardown's return is ignored
+        return hook(arg)
+
+    return run_if_limited
+
+
+def _limited_endpoints(app: Flask) -> frozenset[str]:
+    """Endpoints whose view carries a limit decorator (computed once routes are registered)."""
+    found = app.extensions.get("limited_endpoints")
+    if found is None:
+        found = app.extensions["limited_endpoints"] = frozenset(
+            name for name, view in app.view_functions.items()
+            # the decorator marks its wrapper with a weak proxy of the limiter
+            if getattr(view, "__wrapper-limiter-instance", None) == limiter)
+    return found

@@ -151,6 +151,14 @@ def test_pin_rate_limit_per_client(client: Any, batch: dict[str, Any], app: Any)
     assert _pin(client, label["serial"], "123456", addr="192.0.2.201").status_code == 200
 
 
+def test_rate_limit_headers_only_where_a_limit_is_declared(client: Any, batch: dict[str, Any]) -> None:
+    label = batch["labels"][8]
+    r = _pin(client, label["serial"], "123456", addr="192.0.2.210")
+    assert r.headers["X-RateLimit-Limit"] == "10" and r.headers["X-RateLimit-Remaining"] == "9"
+    v = client.get("/api/v1/verify", query_string={"code": label["url"]})
+    assert v.status_code == 200 and "X-RateLimit-Limit" not in v.headers
+
+
 def test_pin_errors(client: Any, batch: dict[str, Any], holder: Any, order: Callable[..., Any]) -> None:
     assert _pin(client, 5, "123456").status_code == 404
     no_pins = order(holder, 2).json

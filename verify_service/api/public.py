@@ -13,7 +13,7 @@ from verify_service.clock import CHINA_TZ
 from verify_service.domain.client import ClientInfo, check_region, coarse_location, coarse_network, user_agent_family
 from verify_service.domain.identifiers import PROVINCES
 from verify_service.errors import ValidationFailed
-from verify_service.i18n import negotiate, page_text
+from verify_service.i18n import negotiate_header, page_text
 from verify_service.services import keys, verification
 
 bp = Blueprint("public", __name__)
@@ -29,7 +29,8 @@ def client_info(lat: Any = None, lon: Any = None) -> ClientInfo:
 
 
 def lang_of_request() -> str:
-    return negotiate(request.args.get("lang") or request.form.get("lang"), request.accept_languages)
+    requested = request.args.get("lang") or (request.form.get("lang") if request.method == "POST" else None)
+    return negotiate_header(requested[:16] if requested else None, request.headers.get("Accept-Language"))
 
 
 _lang = lang_of_request

@@ -5,6 +5,7 @@ The raw address never reaches the database: IPv4 is cut to its /24, IPv6 to its 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ class ClientInfo:
     region: str | None = None
 
 
+@functools.lru_cache(maxsize=4096)  # every scan asks; clients repeat
 def coarse_network(address: str | None) -> str | None:
     """The /24 (IPv4) or /48 (IPv6) holding ``address``; None when it is not an address."""
     if not address:
@@ -48,6 +50,7 @@ _UA_FAMILIES = (
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def user_agent_family(user_agent: str | None) -> str | None:
     """A coarse family (``wechat``, ``ios``, ``android``, …), never the full string."""
     if not user_agent:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from flask import current_app
@@ -23,8 +24,18 @@ from verify_service.services import audit
 HISTORY_DAYS = 30
 
 
+_THRESHOLD_KEYS = ("CLONE_WINDOW_HOURS", "CLONE_PARTIES", "CLONE_SAME_PARTY_MINUTES", "CLONE_MAX_SPEED_KMH",
+                   "CLONE_MIN_TRAVEL_KM", "SHELF_LIFE_GRACE_DAYS", "CLONE_THRESHOLD")
+
+
 def thresholds() -> rules.Thresholds:
-    return rules.Thresholds.from_config(current_app.config)
+    config = current_app.config
+    return _thresholds(tuple(config[k] for k in _THRESHOLD_KEYS))
+
+
+@functools.lru_cache(maxsize=16)  # built once per setting, not on every scan
+def _thresholds(values: tuple[Any, ...]) -> rules.Thresholds:
+    return rules.Thresholds.from_config(dict(zip(_THRESHOLD_KEYS, values)))
 
 
 def apply_signals(v: Any, client: ClientInfo, now: dt.datetime, lang: str) -> None:
@@ -82,7 +93,7 @@ def _raise_alert(alert: Alert | None, v: Any, found: list[rules.Signal], total: 
     fraud_data.flush()
     outbox.emit("clone_alert.raised", str(alert.id), platform.clone_alert(
         alert_id=alert.id, serial=v.serial, b=batch, reasons=[s.code for s in found],
-        scan_count=(v.scans.get("count") or 0) + 1, at=now))
+        scan_count=v.context[1].scan_count + 1, at=now))
     return alert
 
 
