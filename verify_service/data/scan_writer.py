@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 WAIT_SECONDS = 20.0
 #: A writer thread with nothing to write for this long ends (a new scan starts another).
 IDLE_SECONDS = 5.0
+#: SQLite: how often the writer has the write-ahead log copied back into the database.
+CHECKPOINT_SECONDS = 1.0
 
 _SCAN_COLUMNS = ("serial", "batch_id", "at", "verdict", "channel", "network", "user_agent", "latitude", "longitude",
                  "region")
@@ -72,6 +75,7 @@ class ScanWriter:
         self.wake = threading.Condition(self.lock)
         self.open = _Group()
         self.thread: threading.Thread | None = None
+        self.checkpointing = threading.Lock()
 
     def record(self, row: dict[str, Any]) -> tuple[int, dt.datetime] | None:
         """Commit one scan row; returns its label's (scan count, first scan time) as of that
@@ -93,6 +97,7 @@ class ScanWriter:
 
     def _run(self) -> None:
         conn: Any = None
+        checkpointed = time.monotonic()
         try:
             while True:
                 with self.lock:
@@ -111,6 +116,9 @@ class ScanWriter:
                     group.error = exc
                     conn = _close(conn)  # a fresh connection for the next group
                 group.done.set()
+                if self.sqlite and time.monotonic() - checkpointed >= CHECKPOINT_SECONDS:
+                    checkpointed = time.monotonic()
+                    self._checkpoint_in_background()
         finally:
             _close(conn)
 
@@ -119,9 +127,33 @@ class ScanWriter:
         fairy = self.engine.raw_connection()
         fairy.detach()
         conn = fairy.dbapi_connection
-        if not self.sqlite:
+        if self.sqlite:
+            # SQLite would otherwise copy the log back into the database (and fsync it) inside
+            # the COMMIT that crosses 1,000 pages, holding the write lock and every waiting
+            # scan for that long; _checkpoint_in_background does it beside the writers.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+        else:
             conn.autocommit = True
         return conn
+
+    def _checkpoint_in_background(self) -> None:
+        if not self.checkpointing.acquire(blocking=False):
+            return  # the last one is still running
+
+        def checkpoint() -> None:
+            conn = None
+            try:
+                fairy = self.engine.raw_connection()
+                fairy.detach()
+                conn = fairy.dbapi_connection
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except Exception:  # noqa: BLE001 - the next one retries; SQLite checkpoints on close too
+                log.warning("WAL checkpoint failed", exc_info=True)
+            finally:
+                _close(conn)
+                self.checkpointing.release()
+
+        threading.Thread(target=checkpoint, name="scan-checkpoint", daemon=True).start()
 
     def _write(self, conn: Any, rows: list[dict[str, Any]]) -> list[tuple[int, dt.datetime] | None]:
         labelled: dict[int, list[Any]] = {}  # serial -> [scans in this group, batch id, first, last]
