@@ -123,3 +123,17 @@ def test_published_vectors_verify_and_fail_as_documented() -> None:
 
 if __name__ == "__main__":
     VECTORS.write_text(json.dumps(build_vectors(), indent=2) + "\n", encoding="utf-8")
+
+
+def test_a_malleated_signature_is_refused() -> None:
+    """S + L verifies under a lax check; a strict verifier refuses it, so a label has one code."""
+    ring = _ring()
+    good = Signer(KEY_ID, _key()).sign(12345)
+    parsed = codec.parse(good)
+    order = 2**252 + 27742317777372353535851937790883648493  # the group order L
+    s = int.from_bytes(parsed.signature[32:], "little") + order
+    assert s < 2**256
+    forged = codec.encode_code(KEY_ID, 12345, parsed.signature[:32] + s.to_bytes(32, "little"))
+    assert ring.verify(good).serial == 12345
+    with pytest.raises(label_exc.BadSignature):
+        ring.verify(forged)
