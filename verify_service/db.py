@@ -42,6 +42,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def driver_connection(engine: Engine) -> Any:
+    """A driver connection of the caller's own, outside the pool, with the engine's connect
+    settings applied (for hot paths that skip the statement layer); the caller closes it."""
+    fairy = engine.raw_connection()
+    fairy.detach()
+    return fairy.dbapi_connection
+
+
 def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINTs and
     # "BEGIN IMMEDIATE"; take control of it as SQLAlchemy's documentation recommends.

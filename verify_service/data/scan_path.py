@@ -21,7 +21,7 @@ from sqlalchemy import BigInteger, Boolean, Date, Integer, Numeric, String, bind
 from flask import g
 
 from verify_service.data import scan_writer
-from verify_service.db import database, session
+from verify_service.db import database, driver_connection, session
 from verify_service.models import UTCDateTime
 
 DISPLAY_TTL_SECONDS = 60.0
@@ -299,9 +299,7 @@ def _reader() -> Any:
         readers = _local.readers = {}
     conn = readers.get(db.url)
     if conn is None:
-        fairy = db.engine.raw_connection()
-        fairy.detach()
-        conn = fairy.dbapi_connection
+        conn = driver_connection(db.engine)
         if not db.is_sqlite:
             conn.autocommit = True
         readers[db.url] = conn

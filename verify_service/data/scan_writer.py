@@ -25,6 +25,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from verify_service.db import driver_connection
+
 log = logging.getLogger(__name__)
 
 #: How long a request waits for its group's commit before it gives up (the scan may still land).
@@ -124,9 +126,7 @@ class ScanWriter:
 
     def _connect(self) -> Any:
         """The writer's own driver connection (the engine's connect settings applied)."""
-        fairy = self.engine.raw_connection()
-        fairy.detach()
-        conn = fairy.dbapi_connection
+        conn = driver_connection(self.engine)
         if self.sqlite:
             # SQLite would otherwise copy the log back into the database (and fsync it) inside
             # the COMMIT that crosses 1,000 pages, holding the write lock and every waiting
@@ -143,9 +143,7 @@ class ScanWriter:
         def checkpoint() -> None:
             conn = None
             try:
-                fairy = self.engine.raw_connection()
-                fairy.detach()
-                conn = fairy.dbapi_connection
+                conn = driver_connection(self.engine)
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             except Exception:  # noqa: BLE001 - the next one retries; SQLite checkpoints on close too
                 log.warning("WAL checkpoint failed", exc_info=True)
