@@ -118,22 +118,14 @@ _LIVE_STATE = text("""
     column("alert_status", String), column("alert_updated_at", UTCDateTime),
 )
 
-_COUNT_SCAN = text("""
-    INSERT INTO labels (serial, batch_id, scan_count, first_scan_at, last_scan_at, pin_use_count, pin_failures)
-    VALUES (:serial, :batch_id, 1, :at, :at, 0, 0)
-    ON CONFLICT (serial) DO UPDATE SET
-        scan_count = labels.scan_count + 1,
-        last_scan_at = excluded.last_scan_at,
-        first_scan_at = COALESCE(labels.first_scan_at, excluded.first_scan_at)
-    RETURNING scan_count, first_scan_at
-""").bindparams(bindparam("at", type_=UTCDateTime)).columns(
-    column("scan_count", Integer), column("first_scan_at", UTCDateTime))
+# The writer's statements, with named parameters, for a scan recorded in the request's own transaction.
+_COUNT_SCAN = text(scan_writer.UPSERT_COUNTS.format(values="(:serial, :batch_id, 1, :at, :at, 0, 0)")).bindparams(
+    bindparam("at", type_=UTCDateTime)).columns(
+    column("serial", BigInteger), column("scan_count", Integer), column("first_scan_at", UTCDateTime))
 
-_ADD_SCAN = text("""
-    INSERT INTO scans (serial, batch_id, at, verdict, channel, network, user_agent, latitude, longitude, region)
-    VALUES (:serial, :batch_id, :at, :verdict, :channel, :network, :user_agent, :latitude, :longitude, :region)
-""").bindparams(bindparam("at", type_=UTCDateTime), bindparam("latitude", type_=Numeric(6, 2)),
-                bindparam("longitude", type_=Numeric(6, 2)))
+_ADD_SCAN = text(scan_writer.INSERT_SCANS + "(" + ", ".join(":" + c for c in scan_writer.SCAN_COLUMNS) + ")").bindparams(
+    bindparam("at", type_=UTCDateTime), bindparam("latitude", type_=Numeric(6, 2)),
+    bindparam("longitude", type_=Numeric(6, 2)))
 
 
 _RECENT_SCANS = text("""
@@ -164,7 +156,7 @@ def record_scan(row: dict[str, Any]) -> tuple[int, dt.datetime] | None:
         conn.execute(_ADD_SCAN, row)
         if row["serial"] is None or row["batch_id"] is None:
             return None
-        count, first = conn.execute(_COUNT_SCAN, {"serial": row["serial"], "batch_id": row["batch_id"],
+        _, count, first = conn.execute(_COUNT_SCAN, {"serial": row["serial"], "batch_id": row["batch_id"],
                                                   "at": row["at"]}).one()
         return int(count), first
     db = database()

@@ -36,10 +36,10 @@ IDLE_SECONDS = 5.0
 #: SQLite: how often the writer has the write-ahead log copied back into the database.
 CHECKPOINT_SECONDS = 1.0
 
-_SCAN_COLUMNS = ("serial", "batch_id", "at", "verdict", "channel", "network", "user_agent", "latitude", "longitude",
+SCAN_COLUMNS = ("serial", "batch_id", "at", "verdict", "channel", "network", "user_agent", "latitude", "longitude",
                  "region")
-_INSERT_SCANS = "INSERT INTO scans (" + ", ".join(_SCAN_COLUMNS) + ") VALUES "
-_UPSERT_COUNTS = """
+INSERT_SCANS = "INSERT INTO scans (" + ", ".join(SCAN_COLUMNS) + ") VALUES "
+UPSERT_COUNTS = """
     INSERT INTO labels (serial, batch_id, scan_count, first_scan_at, last_scan_at, pin_use_count, pin_failures)
     VALUES {values}
     ON CONFLICT (serial) DO UPDATE SET
@@ -163,7 +163,7 @@ class ScanWriter:
                 else:
                     entry[0] += 1
                     entry[2], entry[3] = min(entry[2], r["at"]), max(entry[3], r["at"])
-        scans = [tuple(r[c] for c in _SCAN_COLUMNS) for r in rows]
+        scans = [tuple(r[c] for c in SCAN_COLUMNS) for r in rows]
         counters = [(s, e[1], e[0], e[2], e[3]) for s, e in labelled.items()]
         returned = self._write_sqlite(conn, scans, counters) if self.sqlite else _write_postgresql(conn, scans, counters)
         committed = {int(s): (int(n), _utc(first)) for s, n, first in returned}
@@ -193,10 +193,10 @@ class ScanWriter:
             acquire()
         try:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(_INSERT_SCANS + "(" + ", ".join("?" * len(_SCAN_COLUMNS)) + ")", scans)
+            conn.executemany(INSERT_SCANS + "(" + ", ".join("?" * len(SCAN_COLUMNS)) + ")", scans)
             returned = []
             if counters:
-                sql = _UPSERT_COUNTS.format(values=", ".join(["(?, ?, ?, ?, ?, 0, 0)"] * len(counters)))
+                sql = UPSERT_COUNTS.format(values=", ".join(["(?, ?, ?, ?, ?, 0, 0)"] * len(counters)))
                 params = [v for s, b, n, first, last in counters for v in (s, b, n, _sqlite_time(first), _sqlite_time(last))]
                 returned = conn.execute(sql, params).fetchall()
             conn.commit()
@@ -209,14 +209,14 @@ class ScanWriter:
 def _write_postgresql(conn: Any, scans: list[tuple[Any, ...]], counters: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """One statement, so one round trip and its own transaction: the scans are inserted by a
     data-modifying WITH clause of the counters' upsert."""
-    row = "(" + ", ".join(["%s"] * len(_SCAN_COLUMNS)) + ")"
-    insert = _INSERT_SCANS + ", ".join([row] * len(scans))
+    row = "(" + ", ".join(["%s"] * len(SCAN_COLUMNS)) + ")"
+    insert = INSERT_SCANS + ", ".join([row] * len(scans))
     params = [v for s in scans for v in s]
     with conn.cursor() as cursor:
         if not counters:
             cursor.execute(insert, params)
             return []
-        sql = "WITH added AS (" + insert + ") " + _UPSERT_COUNTS.format(
+        sql = "WITH added AS (" + insert + ") " + UPSERT_COUNTS.format(
             values=", ".join(["(%s, %s, %s, %s, %s, 0, 0)"] * len(counters)))
         cursor.execute(sql, params + [v for c in counters for v in c])
         return list(cursor.fetchall())
