@@ -142,6 +142,24 @@ def session() -> Session:
     return s
 
 
+def read(stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
+    """The rows of a read-only statement, read without starting the unit of work's transaction.
+
+    A unit of work that has already begun its transaction reads inside it (and sees its own
+    writes).  Otherwise the read runs on a pooled connection of its own, in autocommit on
+    PostgreSQL and in a deferred transaction on SQLite, whose requests' transactions begin
+    with the database's write lock (see ``_configure_sqlite``): a read must not queue for it.
+    """
+    if "db_session" in g and g.db_session.in_transaction():
+        return list(g.db_session.connection().execute(stmt, params or {}).all())
+    db = database()
+    options = {"sqlite_deferred": True} if db.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
+    with db.engine.connect().execution_options(**options) as conn:
+        rows = list(conn.execute(stmt, params or {}).all())
+        conn.rollback()
+    return rows
+
+
 def commit() -> None:
     """Commit the current unit of work (entry points only: request end, CLI, worker loop)."""
     if "db_session" in g:

@@ -21,7 +21,7 @@ from sqlalchemy import BigInteger, Boolean, Date, Integer, Numeric, String, bind
 from flask import g
 
 from verify_service.data import scan_writer
-from verify_service.db import database, driver_connection, session
+from verify_service.db import database, driver_connection, read, session
 from verify_service.models import UTCDateTime
 
 DISPLAY_TTL_SECONDS = 60.0
@@ -330,17 +330,9 @@ def _live_raw(params: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(_convert(k, v) for k, v in zip(_LIVE_TYPES, row))
 
 
-def _read(stmt: Any, params: dict[str, Any]) -> Any:
-    """Run a read.  On SQLite it runs outside the request's write transaction (which takes the
-    database's write lock at BEGIN), so readers never queue behind writers."""
-    db = database()
-    if "db_session" not in g or not session().in_transaction():
-        options = {"sqlite_deferred": True} if db.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
-        with db.engine.connect().execution_options(**options) as conn:
-            result = conn.execute(stmt, params).all()
-            conn.rollback()
-        return _Rows(result)
-    return _Rows(session().connection().execute(stmt, params).all())
+def _read(stmt: Any, params: dict[str, Any]) -> "_Rows":
+    """Run a read outside the request's write transaction when it has none (see ``db.read``)."""
+    return _Rows(read(stmt, params))
 
 
 class _Rows:

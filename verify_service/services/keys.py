@@ -82,9 +82,15 @@ def verifying_ring() -> KeyRing:
     cached = _cache.get(url)
     if cached is not None and now - cached[0] < VERIFY_CACHE_SECONDS:
         return cached[1]
-    ring = KeyRing([_public_only(r) for r in records()])
-    with _cache_lock:
+    # One thread reloads; the others go on with the ring it replaces.
+    if not _cache_lock.acquire(blocking=cached is None):
+        assert cached is not None
+        return cached[1]
+    try:
+        ring = KeyRing([_public_only(_record(r)) for r in key_data.read_keys()])
         _cache[url] = (now, ring)
+    finally:
+        _cache_lock.release()
     return ring
 
 
