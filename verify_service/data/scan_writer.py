@@ -3,16 +3,17 @@
 A scan writes two rows (the scan, and its label's counters).  Committing them in each
 request's own transaction makes every scan pay for a BEGIN, a COMMIT (a WAL flush on
 PostgreSQL) and, on SQLite, a turn at the database's single write lock, held while the
-request's thread also competes for the interpreter lock.  Instead, each process has one
-writer thread per database: request threads hand it their scan and wait; it writes every
-scan handed over since its last commit in one transaction (a multi-row insert, one counter
-upsert per label, one read of the new counters), commits, and wakes them with each scan's
-count.  Nothing waits on a timer: while one group is being written the next one gathers, so
-at low load a group is a single scan and at high load the commits are shared.  A group
-holds at most one scan per request thread of the process, since each thread waits for its own.
+request's thread also competes for the interpreter lock.  Instead, scans share commits:
+a request thread adds its scan to the process's open group and queues for the process's
+write turn.  The first thread to get the turn writes every scan in the open group in one
+transaction (a multi-row insert, one counter upsert per label that returns the new counts),
+commits, and marks the group written; the others find their group written when their turn
+comes and answer at once.  Nothing waits on a timer and no thread is woken to write: while
+one group is being written the next one gathers, so at low load a group is a single scan
+and at high load the commits are shared.  A group holds at most one scan per request thread
+of the process, since each thread waits for its own.
 
 A response still reports only a committed scan, and a crash loses nothing that was answered.
-The thread ends after a few idle seconds and is started again by the next scan.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ log = logging.getLogger(__name__)
 
 #: How long a request waits for its group's commit before it gives up (the scan may still land).
 WAIT_SECONDS = 20.0
-#: A writer thread with nothing to write for this long ends (a new scan starts another).
-IDLE_SECONDS = 5.0
 #: SQLite: how often the writer has the write-ahead log copied back into the database.
 CHECKPOINT_SECONDS = 1.0
 
@@ -58,11 +57,12 @@ class ScanNotRecorded(Exception):
 class _Group:
     """Scans that share one transaction, and what each of them learnt from it."""
 
-    __slots__ = ("rows", "done", "counts", "error")
+    __slots__ = ("rows", "written", "counts", "error")
 
     def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-        self.done = threading.Event()
+        #: a row withdrawn by a request that stopped waiting is None
+        self.rows: list[dict[str, Any] | None] = []
+        self.written = False
         #: per row: (scan count, first scan time) of a genuine label, else None
         self.counts: list[tuple[int, dt.datetime] | None] = []
         self.error: BaseException | None = None
@@ -73,10 +73,14 @@ class ScanWriter:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+        #: guards ``open``: held only to add a row or to take the group
         self.lock = threading.Lock()
-        self.wake = threading.Condition(self.lock)
+        #: the write turn: one group is written at a time, on ``conn``
+        self.turn = threading.Lock()
         self.open = _Group()
-        self.thread: threading.Thread | None = None
+        self.conn: Any = None
+        self.checkpointed = time.monotonic()
         self.checkpointing = threading.Lock()
 
     def record(self, row: dict[str, Any]) -> tuple[int, dt.datetime] | None:
@@ -86,43 +90,38 @@ class ScanWriter:
             group = self.open
             index = len(group.rows)
             group.rows.append(row)
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="scan-writer", daemon=True)
-                self.thread.start()
-            else:
-                self.wake.notify()
-        if not group.done.wait(WAIT_SECONDS):
+        if not self.turn.acquire(timeout=WAIT_SECONDS):
+            with self.lock:
+                if self.open is group:  # not taken yet: withdraw it, so that nothing lands
+                    group.rows[index] = None
             raise ScanNotRecorded(f"the scan was not committed within {WAIT_SECONDS:g} s")
+        try:
+            if not group.written:
+                # Groups are taken and marked written only during a turn, so an unwritten
+                # group is still the open one: take it, with every scan added since.
+                with self.lock:
+                    self.open = _Group()
+                self._commit(group)
+        finally:
+            self.turn.release()
         if group.error is not None:
             raise ScanNotRecorded(str(group.error)) from group.error
         return group.counts[index]
 
-    def _run(self) -> None:
-        conn: Any = None
-        checkpointed = time.monotonic()
+    def _commit(self, group: _Group) -> None:
+        """Write ``group`` in one transaction (during the caller's turn) and mark it written."""
         try:
-            while True:
-                with self.lock:
-                    if not self.open.rows:
-                        self.wake.wait(IDLE_SECONDS)
-                        if not self.open.rows:
-                            self.thread = None
-                            return
-                    group, self.open = self.open, _Group()
-                try:
-                    if conn is None:
-                        conn = self._connect()
-                    group.counts = self._write(conn, group.rows)
-                except BaseException as exc:  # noqa: BLE001 - every waiter must hear how it ended
-                    log.exception("committing %d scans failed", len(group.rows))
-                    group.error = exc
-                    conn = _close(conn)  # a fresh connection for the next group
-                group.done.set()
-                if self.sqlite and time.monotonic() - checkpointed >= CHECKPOINT_SECONDS:
-                    checkpointed = time.monotonic()
-                    self._checkpoint_in_background()
-        finally:
-            _close(conn)
+            if self.conn is None:
+                self.conn = self._connect()
+            group.counts = self._write(self.conn, group.rows)
+        except BaseException as exc:  # noqa: BLE001 - every scan of the group must hear how it ended
+            log.exception("committing %d scans failed", len(group.rows))
+            group.error = exc
+            self.conn = _close(self.conn)  # a fresh connection for the next group
+        group.written = True
+        if self.sqlite and time.monotonic() - self.checkpointed >= CHECKPOINT_SECONDS:
+            self.checkpointed = time.monotonic()
+            self._checkpoint_in_background()
 
     def _connect(self) -> Any:
         """The writer's own driver connection (the engine's connect settings applied)."""
@@ -153,7 +152,10 @@ class ScanWriter:
 
         threading.Thread(target=checkpoint, name="scan-checkpoint", daemon=True).start()
 
-    def _write(self, conn: Any, rows: list[dict[str, Any]]) -> list[tuple[int, dt.datetime] | None]:
+    def _write(self, conn: Any, group_rows: list[dict[str, Any] | None]) -> list[tuple[int, dt.datetime] | None]:
+        rows = [r for r in group_rows if r is not None]
+        if not rows:
+            return [None] * len(group_rows)
         labelled: dict[int, list[Any]] = {}  # serial -> [scans in this group, batch id, first, last]
         for r in rows:
             if r["serial"] is not None and r["batch_id"] is not None:
@@ -170,19 +172,15 @@ class ScanWriter:
         # The k-th of a label's n scans in this group is its (total - n + k)-th scan.
         seen: dict[int, int] = {}
         counts: list[tuple[int, dt.datetime] | None] = []
-        for r in rows:
-            s = r["serial"]
-            if s is None or r["batch_id"] is None:
+        for r in group_rows:
+            s = r["serial"] if r is not None else None
+            if r is None or s is None or r["batch_id"] is None:
                 counts.append(None)
                 continue
             k = seen[s] = seen.get(s, 0) + 1
             total, first = committed[s]
             counts.append((total - labelled[s][0] + k, first))
         return counts
-
-    @property
-    def sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
 
     def _write_sqlite(self, conn: Any, scans: list[tuple[Any, ...]],
                       counters: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -224,7 +222,7 @@ def _write_postgresql(conn: Any, scans: list[tuple[Any, ...]], counters: list[tu
 
 def _sqlite_time(moment: dt.datetime) -> str:
     """The text form SQLAlchemy stores SQLite datetimes in (UTC, naive, microseconds)."""
-    return moment.astimezone(_UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment.astimezone(_UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _float(value: Any) -> float | None:
