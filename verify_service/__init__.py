@@ -26,10 +26,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    if app.config["TRUSTED_PROXIES"]:
-        n = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-
     from verify_service import auth, db, errors, metrics, ratelimit
     from verify_service.clock import SystemClock
 
@@ -57,4 +53,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from verify_service.cli import register_commands
 
     register_commands(app)
+
+    if app.config["VERIFY_FAST_PATH"] and not ratelimit.limits_every_route(app):
+        from verify_service.fast_verify import FastVerify
+
+        app.wsgi_app = FastVerify(app, app.wsgi_app)  # type: ignore[method-assign]
+    if app.config["TRUSTED_PROXIES"]:  # outermost: everything inside sees the client's address
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     return app

@@ -7,11 +7,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+
+def flag(raw: str) -> bool:
+    """A yes/no setting: 1/true/yes/on or 0/false/no/off."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
 
 #: Environment variables read as configuration (the first six names are fixed by the
 #: public contract).  Each maps to the Flask config key of the same name.
-ENV_KEYS: dict[str, type] = {
+ENV_KEYS: dict[str, Callable[[str], Any]] = {
     "DATABASE_URL": str,
     "LABEL_BASE_URL": str,
     "LABEL_KEY_PASSPHRASE": str,
@@ -21,6 +31,7 @@ ENV_KEYS: dict[str, type] = {
     "SECRET_KEY": str,
     "PIN_SECRET": str,
     "TRUSTED_PROXIES": int,
+    "VERIFY_FAST_PATH": flag,
     "LABELS_PER_BATCH_MAX": int,
     "LABELS_PER_OUTPUT_UNIT": int,
     "DEFAULT_YEARLY_LABEL_CAP": int,
@@ -67,6 +78,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "PIN_SECRET": "",
         # Number of reverse proxies in front of the service whose X-Forwarded-For is trusted.
         "TRUSTED_PROXIES": 0,
+        # Answer GET /api/v1/verify in front of Flask (verify_service/fast_verify.py).
+        "VERIFY_FAST_PATH": True,
         "LABELS_PER_BATCH_MAX": 1_000_000,
         # Labels allowed per unit of approved yearly output (e.g. per tonne).
         "LABELS_PER_OUTPUT_UNIT": 2_000,
@@ -88,8 +101,6 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "RATE_LIMIT_PIN": "10 per minute; 60 per day",
         "RATE_LIMIT_REPORTS": "5 per hour; 20 per day",
         "REPORT_PHOTO_MAX_BYTES": 2 * 1024 * 1024,
-        # 0: every scan is committed before its response (the default).  > 0: scans are
-        # queued and written every this many milliseconds (README, "Write-behind scans").
         "PROMETHEUS_MULTIPROC_DIR": "",
         # Records per HTTP request to the platform, and tries before a record is parked.
         "PUSH_BATCH_SIZE": 200,

@@ -31,12 +31,15 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _observe(response: Response) -> Response:
-        started = g.pop("metrics_started", None)
-        endpoint = request.endpoint or "unmatched"
-        HTTP_REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
-        if started is not None:
-            HTTP_LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        observe(request.method, request.endpoint or "unmatched", response.status_code, g.pop("metrics_started", None))
         return response
+
+
+def observe(method: str, endpoint: str, status: int, started: float | None) -> None:
+    """Count one answered request, and its latency from ``started`` (a ``time.perf_counter()``)."""
+    HTTP_REQUESTS.labels(method, endpoint, str(status)).inc()
+    if started is not None:
+        HTTP_LATENCY.labels(endpoint).observe(time.perf_counter() - started)
 
 
 def exposition(multiproc_dir: str) -> Response:

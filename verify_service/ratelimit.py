@@ -98,14 +98,19 @@ def init_app(app: Flask) -> None:
         app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"database_url": app.config["DATABASE_URL"]})
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "labels")
     limiter.init_app(app)
-    if any(app.config.get(k) for k in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")):
-        return  # limits for every route: the extension's hooks stay as they are
+    if limits_every_route(app):
+        return  # the extension's hooks stay as they are
     # Every limit of this service is declared on its route, and the route's decorator checks
     # it.  The extension's hooks around every request would find nothing to do on all the
     # other routes, the scan routes among them; run them only where a limit is declared.
     app.before_request_funcs[None].remove(limiter._check_request_limit)
     for hooks in (app.after_request_funcs[None], app.teardown_request_funcs[None]):
         hooks[:] = [_only_on_limited_routes(h) if _is_limiter_hook(h) else h for h in hooks]
+
+
+def limits_every_route(app: Flask) -> bool:
+    """Whether limits are configured for every route (not only those that declare one)."""
+    return any(app.config.get(k) for k in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META"))
 
 
 def _is_limiter_hook(hook: Callable[..., Any]) -> bool:

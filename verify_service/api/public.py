@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Mapping
 
 from flask import Blueprint, jsonify, render_template, request
 
@@ -80,15 +80,29 @@ def china_time(iso: str) -> str:
 @doc("Verify a label code or URL; every call is recorded as a scan "
      "(query: code; with the user's consent lat/lon or region, a GB/T 2260 code prefix; lang)", tag="public")
 def verify_api() -> Any:
-    code = request.args.get("code")
+    # Requests for this route are normally answered by verify_service.fast_verify, which calls
+    # verdict_for_query without Flask's per-request machinery; this view serves the rest
+    # (HEAD, and every request when the fast path is off).
+    return verdict_for_query(request.args, request.remote_addr, request.headers.get("User-Agent"),
+                             request.headers.get("Accept-Language"))
+
+
+def verdict_for_query(args: Mapping[str, str], remote_addr: str | None, user_agent: str | None,
+                      accept_language: str | None) -> dict[str, Any]:
+    """The verdict JSON of ``GET /api/v1/verify`` for its query arguments and client, the scan recorded."""
+    code = args.get("code")
     if code is None or not code.strip():
         raise ValidationFailed("query parameter code is required (a label code or its full URL)", code="code_required")
-    client = client_info(request.args.get("lat"), request.args.get("lon"))
-    region = check_region(request.args.get("region"))
-    if region:
-        client = dataclasses.replace(client, region=region)
-    result = verification.verify_code(code, "api", client, _lang())
-    return result.to_json()
+    lat, lon = args.get("lat"), args.get("lon")
+    place = coarse_location(lat, lon) if lat is not None and lon is not None else None
+    client = ClientInfo(
+        network=coarse_network(remote_addr), user_agent=user_agent_family(user_agent),
+        latitude=place[0] if place else None, longitude=place[1] if place else None,
+        region=check_region(args.get("region")),
+    )
+    requested = args.get("lang")
+    lang = negotiate_header(requested[:16] if requested else None, accept_language)
+    return verification.verify_code(code, "api", client, lang).to_json()
 
 
 @bp.get("/.well-known/label-keys.json")
