@@ -16,6 +16,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
+#: SQLite: bytes of write-ahead log file kept when the log starts over (see scan_writer._checkpoint).
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+
 class Database:
     """The engine and session factory of one application."""
 
@@ -64,6 +68,8 @@ def _configure_sqlite(engine: Engine) -> None:
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # When the log starts over, a file grown by a burst is cut back to this size.
+            cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -97,7 +103,7 @@ class LockingConnection(sqlite3.Connection):
         fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX)
         self._locked = True
 
-    def _release(self) -> None:
+    def release_write_lock(self) -> None:
         if self._locked:
             fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
             self._locked = False
@@ -106,19 +112,19 @@ class LockingConnection(sqlite3.Connection):
         try:
             super().commit()
         finally:
-            self._release()
+            self.release_write_lock()
 
     def rollback(self) -> None:
         try:
             super().rollback()
         finally:
-            self._release()
+            self.release_write_lock()
 
     def close(self) -> None:
         try:
             super().close()
         finally:
-            self._release()
+            self.release_write_lock()
             if self._lock_file is not None:
                 self._lock_file.close()
                 self._lock_file = None
