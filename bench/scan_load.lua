@@ -1,8 +1,9 @@
 -- wrk script for bench_scan.py: rotate over the request paths in a file, one per line.
 --
---   wrk -t2 -c32 -d20s -s bench/scan_load.lua http://127.0.0.1:8000 -- PATHS_FILE THREADS
+--   wrk -t2 -c32 -d20s -s bench/scan_load.lua http://127.0.0.1:8000 -- PATHS_FILE THREADS [START]
 --
--- Each thread starts at its own offset, so the threads walk different labels. done() prints
+-- Each thread starts at its own offset (moved on by START paths), so the threads walk
+-- different labels, and a later run can go on with labels an earlier one did not scan. done() prints
 -- one line of JSON (prefixed "RESULT ") for the driver to read.
 
 local paths = {}
@@ -22,7 +23,7 @@ function init(args)
    file:close()
    assert(#paths > 0, "no paths in file")
    -- id is set by setup(); spread the threads evenly over the list
-   counter = math.floor((id or 0) * #paths / (tonumber(args[2]) or 1))
+   counter = math.floor((id or 0) * #paths / (tonumber(args[2]) or 1)) + (tonumber(args[3]) or 0)
 end
 
 function request()
