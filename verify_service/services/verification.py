@@ -6,6 +6,7 @@ A forged label is a result, not an error: every input gets exactly one verdict.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,5 +178,6 @@ def _scan_row(v: Verdict, channel: str, client: ClientInfo, now: dt.datetime) ->
     }
 
 
+@functools.lru_cache(maxsize=65536)  # every genuine scan shows its batch's issue time
 def _day(moment: dt.datetime) -> str:
     return moment.astimezone(clock.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
