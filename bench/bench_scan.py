@@ -2,6 +2,7 @@
 
     python bench/bench_scan.py --quick                  # small database, short runs (smoke)
     python bench/bench_scan.py --db both                # 1,000,000 labels, 10,000 certificates
+    python bench/bench_scan.py --db sqlite --parts      # also what the parts of a scan cost
     python bench/bench_scan.py --db postgresql --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_scan
 
 Builds a realistic registry (bulk inserts into the schema made by the migrations; one signing
@@ -63,6 +64,8 @@ PASSPHRASE = "bench passphrase"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_scan"
 TARGET_RATIO = 0.6
 TARGET_P99_MS = 50.0
+#: bench/scan_parts.py: the signature alone, then everything before the scan is recorded
+PARTS = ("signature", "read")
 #: Registry rows are dated before any real "today" the benchmark runs on.
 CREATED = dt.datetime(2025, 3, 1, 2, 0, tzinfo=dt.timezone.utc)
 CHUNK = 5000
@@ -255,10 +258,10 @@ def free_port() -> int:
 
 
 def start_server(module: str, database_url: str, ready_path: str, workers: int | None,
-                 threads: int | None) -> tuple[subprocess.Popen[bytes], str]:
+                 threads: int | None, **extra_env: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "LABEL_KEY_PASSPHRASE": PASSPHRASE,
-           "ACCESS_LOG": "", "LOG_LEVEL": "WARNING"}
+           "ACCESS_LOG": "", "LOG_LEVEL": "WARNING", **extra_env}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
@@ -341,6 +344,15 @@ def measure(name: str, url: str, codes: list[str], args: argparse.Namespace) -> 
         verify_proc, verify_base = start_server("wsgi:app", url, "/healthz", args.workers, args.threads)
         servers.append(verify_proc)
         targets = {"hello": (hello_base, hello_paths), "verify": (verify_base, verify_paths)}
+        if args.parts:  # what a scan costs before the database, and before it is recorded
+            parts_paths = workdir / "parts.txt"
+            parts_paths.write_text("".join(f"/parts?code={c}\n" for c in codes))
+            for part in PARTS:
+                proc, base = start_server("bench.scan_parts:app", url, "/parts?code=" + codes[0], args.workers,
+                                          args.threads, SCAN_PART=part)
+                servers.append(proc)
+                targets[part] = (base, parts_paths)
+                run_wrk(base, parts_paths, args.warmup, args.connections, args.wrk_threads)
         run_wrk(hello_base, hello_paths, args.warmup, args.connections, args.wrk_threads)
         # codes scanned so far: each round goes on with labels not yet scanned
         offset = run_wrk(verify_base, verify_paths, args.warmup, args.connections, args.wrk_threads)["requests"]
@@ -348,7 +360,7 @@ def measure(name: str, url: str, codes: list[str], args: argparse.Namespace) -> 
         rounds = []
         for i in range(args.rounds):
             found: dict[str, Any] = {}
-            for target in (("hello", "verify") if i % 2 == 0 else ("verify", "hello")):
+            for target in (list(targets) if i % 2 == 0 else list(reversed(targets))):
                 base, paths = targets[target]
                 if target == "verify":
                     before, _ = count_scans(url)
@@ -383,6 +395,11 @@ def report(name: str, r: dict[str, Any], args: argparse.Namespace, n_codes: int)
               f"  p90 {v['latency_us']['p90'] / 1000:5.1f}  p99 {p99:5.1f}  max {v['latency_us']['max'] / 1000:6.1f} ms)"
               f"  ratio {ratio:.2f}  scans {rnd['scans_written']:,}/{v['requests']:,}"
               f"{'' if not socket_errors else f'  socket errors {socket_errors}'}")
+    for part in PARTS:
+        if part in r["rounds"][0]:
+            shares = [rnd[part]["rate"] / rnd["hello"]["rate"] for rnd in r["rounds"]]
+            print(f"  part '{part}': median {statistics.median(shares):.2f} x hello "
+                  f"(rounds {min(shares):.2f}-{max(shares):.2f}; see bench/scan_parts.py)")
     ratio, p99 = statistics.median(ratios), statistics.median(p99s)
     ok_ratio, ok_p99 = ratio >= TARGET_RATIO, p99 < TARGET_P99_MS
     print(f"  ratio verify/hello   median {ratio:.2f} (rounds {min(ratios):.2f}-{max(ratios):.2f}; target >= {TARGET_RATIO})"
@@ -416,6 +433,8 @@ def main() -> int:
     parser.add_argument("--codes", type=int, default=100_000, help="distinct genuine codes the load rotates over")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds of each measured wrk run")
     parser.add_argument("--rounds", type=int, default=4, help="rounds of one hello and one verify run")
+    parser.add_argument("--parts", action="store_true",
+                        help="also price the parts of a scan (bench/scan_parts.py) in every round")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of an unmeasured wrk run first")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--wrk-threads", type=int, default=2)
