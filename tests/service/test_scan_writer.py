@@ -173,7 +173,7 @@ def test_sqlite_checkpoint_has_the_log_start_over_despite_readers(
         assert client.get("/api/v1/verify", query_string={"code": u}).status_code == 200
     with app.app_context():
         conn = driver_connection(database().engine)
-    leaves = threading.Timer(0.3, reader.rollback)  # scan reads are short: it leaves soon
+    leaves = threading.Timer(0.05, reader.rollback)  # scan reads are short: it leaves soon
     leaves.start()
     try:
         scan_writer._checkpoint(conn)  # copies what it can, then waits for the reader
@@ -185,3 +185,33 @@ def test_sqlite_checkpoint_has_the_log_start_over_despite_readers(
         conn.close()
     # the last scan's transaction began the log again: it holds only that transaction's pages
     assert 0 < frames < 20 and (busy, copied) == (0, frames)
+
+
+def test_sqlite_checkpoint_gives_up_on_a_long_reader(app: Any, holder: Any, order: Callable[..., Any],
+                                                     client: Any, database_url: str) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write-ahead log")
+    import sqlite3
+    import time
+
+    from sqlalchemy.engine import make_url
+
+    from verify_service.db import driver_connection
+
+    url = _urls(holder, order, client, 1)[0]
+    reader = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM scans").fetchone()  # a backup, say: it stays
+    assert client.get("/api/v1/verify", query_string={"code": url}).status_code == 200
+    with app.app_context():
+        conn = driver_connection(database().engine)
+    try:
+        started = time.monotonic()
+        scan_writer._checkpoint(conn)
+        held = time.monotonic() - started
+        assert client.get("/api/v1/verify", query_string={"code": url}).json["scans"]["count"] == 2
+    finally:
+        reader.rollback()
+        reader.close()
+        conn.close()
+    assert held < scan_writer.RESTART_WAIT_MS / 1000 + 1.0  # not the 30 s busy timeout

@@ -30,10 +30,13 @@ from verify_service.db import driver_connection
 
 log = logging.getLogger(__name__)
 
-#: How long a request waits for its group's commit before it gives up (the scan may still land).
+#: How long a request waits for its group's commit before it gives up (a scan not yet taken
+#: is withdrawn; one already being written may still land).
 WAIT_SECONDS = 20.0
 #: SQLite: how often the writer has the write-ahead log copied back into the database.
 CHECKPOINT_SECONDS = 1.0
+#: SQLite: how long a checkpoint holds the writers up waiting for readers to leave the log.
+RESTART_WAIT_MS = 200
 
 SCAN_COLUMNS = ("serial", "batch_id", "at", "verdict", "channel", "network", "user_agent", "latitude", "longitude",
                  "region")
@@ -213,12 +216,14 @@ def _checkpoint(conn: Any) -> None:
     the few frames written since and waits (through the busy handler, a few milliseconds:
     scan reads are short) until no reader uses the log, so that the next write begins it
     again.  It holds the writers' lock meanwhile, so writers queue on the lock file instead
-    of polling the busy handler.
+    of polling the busy handler; a reader that stays longer (a backup, say) makes it give up
+    after ``RESTART_WAIT_MS`` rather than hold every scan up.
     """
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
     acquire = getattr(conn, "acquire_write_lock", None)
     if acquire is None:
         return
+    conn.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
     acquire()
     try:
         conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
