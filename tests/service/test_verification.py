@@ -211,3 +211,27 @@ def test_scan_read_survives_a_dropped_connection(client: Any, labels: list[dict[
     with app.app_context():
         scan_path._reader().close()  # as if the database restarted under it
     assert _verify(client, labels[0]["url"])["verdict"] == "authentic"
+
+
+def test_postgresql_live_read_never_scans_a_table_whole(labels: list[dict[str, str]], app: Any,
+                                                        database_url: str) -> None:
+    """The read is prepared while labels and alerts are nearly empty; its kept plan must still
+    look a label up by key once they hold millions of rows."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's prepared statements")
+    from verify_service.data import scan_path
+
+    serial, batch_id = int(labels[0]["serial"]), int(labels[0]["batch_id"])
+    with app.app_context():
+        conn = scan_path._reader()
+        conn.execute("ANALYZE labels, alerts")  # statistics of a new database: both empty
+        for _ in range(8):  # psycopg prepares a statement on its fifth run
+            scan_path.live_state(batch_id, serial)
+        name = conn.execute("SELECT name FROM pg_prepared_statements WHERE statement LIKE '%LEFT JOIN labels%'"
+                            ).fetchone()[0]
+        conn.execute("SET plan_cache_mode = force_generic_plan")  # the plan a long-lived connection keeps
+        try:
+            plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN EXECUTE {name}({serial}, {batch_id})"))
+        finally:
+            conn.execute("RESET plan_cache_mode")
+    assert "Seq Scan" not in plan, plan

@@ -294,6 +294,11 @@ def _reader() -> Any:
         conn = driver_connection(db.engine)
         if not db.is_sqlite:
             conn.autocommit = True
+            # The read is prepared once per connection (psycopg does so after a few runs) and
+            # its plan kept.  Planned while labels or alerts are still nearly empty (a new
+            # database, or before autovacuum's first ANALYZE), that plan scans them whole, and
+            # every scan grows slower as they fill.  Every join here is by a key, so forbid it.
+            conn.execute("SET enable_seqscan = off")
         readers[db.url] = conn
     return conn
 
