@@ -213,10 +213,10 @@ def test_scan_read_survives_a_dropped_connection(client: Any, labels: list[dict[
     assert _verify(client, labels[0]["url"])["verdict"] == "authentic"
 
 
-def test_postgresql_live_read_never_scans_a_table_whole(labels: list[dict[str, str]], app: Any,
+def test_postgresql_scan_reads_never_scan_a_table_whole(labels: list[dict[str, str]], app: Any,
                                                         database_url: str) -> None:
-    """The read is prepared while labels and alerts are nearly empty; its kept plan must still
-    look a label up by key once they hold millions of rows."""
+    """The scan path's reads are prepared while labels, alerts and scans are nearly empty; their
+    kept plans must still look a label up by key once the tables hold millions of rows."""
     if database_url.startswith("sqlite"):
         pytest.skip("PostgreSQL's prepared statements")
     from verify_service.data import scan_path
@@ -224,14 +224,19 @@ def test_postgresql_live_read_never_scans_a_table_whole(labels: list[dict[str, s
     serial, batch_id = int(labels[0]["serial"]), int(labels[0]["batch_id"])
     with app.app_context():
         conn = scan_path._reader()
-        conn.execute("ANALYZE labels, alerts")  # statistics of a new database: both empty
+        conn.execute("ANALYZE labels, alerts, scans")  # statistics of a new database: all empty
+        since = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
         for _ in range(8):  # psycopg prepares a statement on its fifth run
             scan_path.live_state(batch_id, serial)
-        name = conn.execute("SELECT name FROM pg_prepared_statements WHERE statement LIKE '%LEFT JOIN labels%'"
-                            ).fetchone()[0]
+            scan_path.recent_scans(serial, since)
         conn.execute("SET plan_cache_mode = force_generic_plan")  # the plan a long-lived connection keeps
         try:
-            plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN EXECUTE {name}({serial}, {batch_id})"))
+            plans = {}
+            for like, args in (("%LEFT JOIN labels%", f"{serial}, {batch_id}"),
+                               ("%FROM scans%", f"{serial}, '{since.isoformat()}', 300")):
+                name = conn.execute("SELECT name FROM pg_prepared_statements WHERE statement LIKE %s",
+                                    (like,)).fetchone()[0]
+                plans[like] = "\n".join(r[0] for r in conn.execute(f"EXPLAIN EXECUTE {name}({args})"))
         finally:
             conn.execute("RESET plan_cache_mode")
-    assert "Seq Scan" not in plan, plan
+    assert not any("Seq Scan" in plan for plan in plans.values()), plans

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
+import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, Boolean, Date, Integer, Numeric, String, bindparam, column, text
 
@@ -137,9 +140,23 @@ _RECENT_SCANS = text("""
     column("latitude", Numeric(6, 2)), column("longitude", Numeric(6, 2)), column("region", String))
 
 
-def recent_scans(serial: int, since: dt.datetime, limit: int = 300) -> list[Any]:
+class RecentScan(NamedTuple):
+    at: dt.datetime
+    network: str | None
+    user_agent: str | None
+    latitude: Decimal | None
+    longitude: Decimal | None
+    region: str | None
+
+
+def recent_scans(serial: int, since: dt.datetime, limit: int = 300) -> list[RecentScan]:
     """Genuine-label scans of ``serial`` since a time (the newest ``limit``)."""
-    return list(_read(_RECENT_SCANS, {"serial": serial, "since": since, "limit": limit}).rows_list())
+    params = {"serial": serial, "since": since, "limit": limit}
+    if "db_session" in g and session().in_transaction():
+        return [RecentScan(*r) for r in _read(_RECENT_SCANS, params).rows_list()]
+    if database().is_sqlite:  # compared as the text SQLAlchemy stores SQLite times in
+        params["since"] = scan_writer.sqlite_time(since)
+    return [RecentScan(*r) for r in _raw_rows(_RECENT_SCANS, _RECENT_TYPES, params)]
 
 
 def record_scan(row: dict[str, Any]) -> tuple[int, dt.datetime] | None:
@@ -248,8 +265,13 @@ def batch_for_serial(serial: int) -> BatchInfo | None:
 def live_state(batch_id: int, serial: int) -> LiveState:
     """Everything about a genuine label that can change, in one statement."""
     params = {"batch_id": batch_id, "serial": serial}
-    r = _live_raw(params) if "db_session" not in g or not session().in_transaction() \
-        else _read(_LIVE_STATE, params).one()
+    if "db_session" in g and session().in_transaction():
+        r = _read(_LIVE_STATE, params).one()
+    else:
+        rows = _raw_rows(_LIVE_STATE, _LIVE_TYPES, params)
+        if not rows:
+            raise LookupError(f"no batch {batch_id}")
+        r = rows[0]
     return LiveState(
         batch_voided_at=r[0], batch_void_reason=r[1], certificate_status=r[2], valid_to=r[3],
         label_exists=r[4] is not None, scan_count=r[5] or 0, first_scan_at=r[6], label_voided_at=r[7],
@@ -258,12 +280,9 @@ def live_state(batch_id: int, serial: int) -> LiveState:
     )
 
 
-_LIVE_SQL = {
-    "sqlite": _LIVE_STATE.element.text,
-    "postgresql": _LIVE_STATE.element.text.replace(":serial", "%(serial)s").replace(":batch_id", "%(batch_id)s"),
-}
-# Python types of _LIVE_STATE's columns, for the driver-level read below.
+# Python types of the driver-level reads' columns (t: UTC datetime, d: date, n: decimal).
 _LIVE_TYPES = "t s s d i i t t s i t i s t".split()
+_RECENT_TYPES = "t s s n n s".split()
 _UTC = dt.timezone.utc
 
 
@@ -272,6 +291,8 @@ def _convert(kind: str, value: Any) -> Any:
         return value
     if kind == "d":
         return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    if kind == "n":
+        return value if isinstance(value, Decimal) else Decimal(str(value))
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
     return moment.replace(tzinfo=_UTC) if moment.tzinfo is None else moment.astimezone(_UTC)
 
@@ -313,16 +334,17 @@ def _drop_reader() -> None:
             pass
 
 
-def _live_raw(params: dict[str, Any]) -> tuple[Any, ...]:
-    """The live-state read straight through the driver: it runs on every scan, and the
-    statement layer costs more than the query itself (same SQL and result as ``_LIVE_STATE``)."""
-    sql = _LIVE_SQL["sqlite" if database().is_sqlite else "postgresql"]
+def _raw_rows(stmt: Any, types: list[str], params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """A scan-path read straight through the driver, on this thread's reader: it runs on
+    every scan, and the statement layer costs more than the query itself (same SQL and
+    results as ``stmt`` through SQLAlchemy)."""
+    sql = _driver_sql(stmt, database().is_sqlite)
     for attempt in (1, 2):
         try:
             cursor = _reader().cursor()
             try:
                 cursor.execute(sql, params)
-                row = cursor.fetchone()
+                rows = cursor.fetchall()
             finally:
                 cursor.close()
             break
@@ -330,9 +352,14 @@ def _live_raw(params: dict[str, Any]) -> tuple[Any, ...]:
             _drop_reader()  # a database restart or a dropped connection: reconnect once
             if attempt == 2:
                 raise
-    if row is None:
-        raise LookupError(f"no batch {params['batch_id']}")
-    return tuple(_convert(k, v) for k, v in zip(_LIVE_TYPES, row))
+    return [tuple(_convert(k, v) for k, v in zip(types, row)) for row in rows]
+
+
+@functools.lru_cache(maxsize=16)
+def _driver_sql(stmt: Any, sqlite: bool) -> str:
+    """``stmt``'s SQL in the driver's parameter style (sqlite3 takes ``:name`` as it is)."""
+    sql = str(stmt.element.text if hasattr(stmt, "element") else stmt.text)
+    return sql if sqlite else re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
 
 
 def _read(stmt: Any, params: dict[str, Any]) -> "_Rows":

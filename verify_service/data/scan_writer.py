@@ -188,7 +188,7 @@ class ScanWriter:
     def _write_sqlite(self, conn: Any, scans: list[tuple[Any, ...]],
                       counters: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """One write transaction; the write lock is queued for like every other writer's (db.py)."""
-        scans = [s[:2] + (_sqlite_time(s[2]),) + s[3:7] + (_float(s[7]), _float(s[8]), s[9]) for s in scans]
+        scans = [s[:2] + (sqlite_time(s[2]),) + s[3:7] + (_float(s[7]), _float(s[8]), s[9]) for s in scans]
         acquire = getattr(conn, "acquire_write_lock", None)
         if acquire is not None:
             acquire()
@@ -198,7 +198,7 @@ class ScanWriter:
             returned = []
             if counters:
                 sql = UPSERT_COUNTS.format(values=", ".join(["(?, ?, ?, ?, ?, 0, 0)"] * len(counters)))
-                params = [v for s, b, n, first, last in counters for v in (s, b, n, _sqlite_time(first), _sqlite_time(last))]
+                params = [v for s, b, n, first, last in counters for v in (s, b, n, sqlite_time(first), sqlite_time(last))]
                 returned = conn.execute(sql, params).fetchall()
             conn.commit()
         except BaseException:
@@ -247,7 +247,7 @@ def _write_postgresql(conn: Any, scans: list[tuple[Any, ...]], counters: list[tu
         return list(cursor.fetchall())
 
 
-def _sqlite_time(moment: dt.datetime) -> str:
+def sqlite_time(moment: dt.datetime) -> str:
     """The text form SQLAlchemy stores SQLite datetimes in (UTC, naive, microseconds)."""
     return moment.astimezone(_UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
