@@ -148,6 +148,11 @@ def session() -> Session:
     return s
 
 
+def in_transaction() -> bool:
+    """Whether the current unit of work has begun its database transaction."""
+    return "db_session" in g and bool(g.db_session.in_transaction())
+
+
 def read(stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
     """The rows of a read-only statement, read without starting the unit of work's transaction.
 
@@ -156,8 +161,8 @@ def read(stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
     PostgreSQL and in a deferred transaction on SQLite, whose requests' transactions begin
     with the database's write lock (see ``_configure_sqlite``): a read must not queue for it.
     """
-    if "db_session" in g and g.db_session.in_transaction():
-        return list(g.db_session.connection().execute(stmt, params or {}).all())
+    if in_transaction():
+        return list(session().connection().execute(stmt, params or {}).all())
     db = database()
     options = {"sqlite_deferred": True} if db.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
     with db.engine.connect().execution_options(**options) as conn:

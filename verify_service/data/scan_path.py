@@ -21,10 +21,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, Boolean, Date, Integer, Numeric, String, bindparam, column, text
 
-from flask import g
-
 from verify_service.data import scan_writer
-from verify_service.db import database, driver_connection, read, session
+from verify_service.db import database, driver_connection, in_transaction, read, session
 from verify_service.models import UTCDateTime
 
 DISPLAY_TTL_SECONDS = 60.0
@@ -152,8 +150,8 @@ class RecentScan(NamedTuple):
 def recent_scans(serial: int, since: dt.datetime, limit: int = 300) -> list[RecentScan]:
     """Genuine-label scans of ``serial`` since a time (the newest ``limit``)."""
     params = {"serial": serial, "since": since, "limit": limit}
-    if "db_session" in g and session().in_transaction():
-        return [RecentScan(*r) for r in _read(_RECENT_SCANS, params).rows_list()]
+    if in_transaction():
+        return [RecentScan(*r) for r in read(_RECENT_SCANS, params)]
     if database().is_sqlite:  # compared as the text SQLAlchemy stores SQLite times in
         params["since"] = scan_writer.sqlite_time(since)
     return [RecentScan(*r) for r in _raw_rows(_RECENT_SCANS, _RECENT_TYPES, params)]
@@ -168,7 +166,7 @@ def record_scan(row: dict[str, Any]) -> tuple[int, dt.datetime] | None:
     session) records the scan in that transaction instead: on SQLite that transaction holds the
     write lock the writer would wait for, and the scan belongs with what the request writes.
     """
-    if "db_session" in g and session().in_transaction():
+    if in_transaction():
         conn = session().connection()
         conn.execute(_ADD_SCAN, row)
         if row["serial"] is None or row["batch_id"] is None:
@@ -237,10 +235,9 @@ def _preload(index: _Index) -> None:
         if index.preloaded:
             return
         index.preloaded = True
-    if int(_read(_COUNT_BATCHES, {}).first()[0]) > PRELOAD_MAX_BATCHES:
+    if int(read(_COUNT_BATCHES)[0][0]) > PRELOAD_MAX_BATCHES:
         return
-    rows = _read(_ALL_BATCHES, {}).rows_list()
-    infos = [_info(r) for r in rows]
+    infos = [_info(r) for r in read(_ALL_BATCHES)]
     with index.lock:
         index.firsts = [b.first_serial for b in infos]
         index.batches = infos
@@ -254,10 +251,10 @@ def batch_for_serial(serial: int) -> BatchInfo | None:
     found = index.find(serial)
     if found is not None:
         return found
-    row = _read(_BATCH_FOR_SERIAL, {"serial": serial}).first()
-    if row is None or row.last_serial < serial:
+    rows = read(_BATCH_FOR_SERIAL, {"serial": serial})
+    if not rows or rows[0].last_serial < serial:
         return None
-    info = _info(row)
+    info = _info(rows[0])
     index.put(info)
     return info
 
@@ -265,13 +262,10 @@ def batch_for_serial(serial: int) -> BatchInfo | None:
 def live_state(batch_id: int, serial: int) -> LiveState:
     """Everything about a genuine label that can change, in one statement."""
     params = {"batch_id": batch_id, "serial": serial}
-    if "db_session" in g and session().in_transaction():
-        r = _read(_LIVE_STATE, params).one()
-    else:
-        rows = _raw_rows(_LIVE_STATE, _LIVE_TYPES, params)
-        if not rows:
-            raise LookupError(f"no batch {batch_id}")
-        r = rows[0]
+    rows = read(_LIVE_STATE, params) if in_transaction() else _raw_rows(_LIVE_STATE, _LIVE_TYPES, params)
+    if not rows:
+        raise LookupError(f"no batch {batch_id}")
+    r = rows[0]
     return LiveState(
         batch_voided_at=r[0], batch_void_reason=r[1], certificate_status=r[2], valid_to=r[3],
         label_exists=r[4] is not None, scan_count=r[5] or 0, first_scan_at=r[6], label_voided_at=r[7],
@@ -301,7 +295,7 @@ _local = threading.local()
 
 
 def _reader() -> Any:
-    """This thread's own autocommit driver connection for the live-state read.
+    """This thread's own autocommit driver connection for the scan path's reads.
 
     It is taken out of the pool once and kept, so a scan's read is one round trip: no
     checkout ping, no BEGIN, no ROLLBACK.  A broken connection is replaced on the next try.
@@ -315,10 +309,10 @@ def _reader() -> Any:
         conn = driver_connection(db.engine)
         if not db.is_sqlite:
             conn.autocommit = True
-            # The read is prepared once per connection (psycopg does so after a few runs) and
-            # its plan kept.  Planned while labels or alerts are still nearly empty (a new
+            # A read is prepared once per connection (psycopg does so after a few runs) and its
+            # plan kept.  Planned while labels, alerts or scans are still nearly empty (a new
             # database, or before autovacuum's first ANALYZE), that plan scans them whole, and
-            # every scan grows slower as they fill.  Every join here is by a key, so forbid it.
+            # every scan grows slower as they fill.  Every read here is by a key, so forbid it.
             conn.execute("SET enable_seqscan = off")
         readers[db.url] = conn
     return conn
@@ -360,27 +354,6 @@ def _driver_sql(stmt: Any, sqlite: bool) -> str:
     """``stmt``'s SQL in the driver's parameter style (sqlite3 takes ``:name`` as it is)."""
     sql = str(stmt.element.text if hasattr(stmt, "element") else stmt.text)
     return sql if sqlite else re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
-
-
-def _read(stmt: Any, params: dict[str, Any]) -> "_Rows":
-    """Run a read outside the request's write transaction when it has none (see ``db.read``)."""
-    return _Rows(read(stmt, params))
-
-
-class _Rows:
-    def __init__(self, rows: list[Any]) -> None:
-        self.rows = rows
-
-    def rows_list(self) -> list[Any]:
-        return self.rows
-
-    def first(self) -> Any:
-        return self.rows[0] if self.rows else None
-
-    def one(self) -> Any:
-        if len(self.rows) != 1:
-            raise LookupError(f"expected one row, got {len(self.rows)}")
-        return self.rows[0]
 
 
 def clear_cache() -> None:
