@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Mapping
 
 from flask import Blueprint, jsonify, render_template, request
@@ -19,18 +18,29 @@ from verify_service.services import keys, verification
 bp = Blueprint("public", __name__)
 
 
-def client_info(lat: Any = None, lon: Any = None) -> ClientInfo:
+def client_of(remote_addr: str | None, user_agent: str | None, lat: Any = None, lon: Any = None,
+              region: Any = None) -> ClientInfo:
+    """What a scan keeps of its client, coarsened (position and region only as the user gave them)."""
     place = coarse_location(lat, lon) if lat is not None and lon is not None else None
     return ClientInfo(
-        network=coarse_network(request.remote_addr),
-        user_agent=user_agent_family(request.headers.get("User-Agent")),
+        network=coarse_network(remote_addr), user_agent=user_agent_family(user_agent),
         latitude=place[0] if place else None, longitude=place[1] if place else None,
+        region=check_region(region),
     )
+
+
+def client_info(lat: Any = None, lon: Any = None) -> ClientInfo:
+    return client_of(request.remote_addr, request.headers.get("User-Agent"), lat, lon)
+
+
+def language(requested: str | None, accept_language: str | None) -> str:
+    """The page language: ``lang`` asked for, else the ``Accept-Language`` header, else Chinese."""
+    return negotiate_header(requested[:16] if requested else None, accept_language)
 
 
 def lang_of_request() -> str:
     requested = request.args.get("lang") or (request.form.get("lang") if request.method == "POST" else None)
-    return negotiate_header(requested[:16] if requested else None, request.headers.get("Accept-Language"))
+    return language(requested, request.headers.get("Accept-Language"))
 
 
 _lang = lang_of_request
@@ -49,10 +59,9 @@ def home() -> Any:
 def scan_page(code: str) -> Any:
     lang = _lang()
     wants_json = request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
-    client = client_info()
-    region = check_region(request.args.get("region"))
-    if region:  # the user chose their province on the page (consent)
-        client = dataclasses.replace(client, region=region)
+    # region: the province the user chose on the page (consent)
+    client = client_of(request.remote_addr, request.headers.get("User-Agent"), region=request.args.get("region"))
+    region = client.region
     result = verification.verify_code(code, "api" if wants_json else "page", client, lang)
     if wants_json:
         return result.to_json()
@@ -93,16 +102,8 @@ def verdict_for_query(args: Mapping[str, str], remote_addr: str | None, user_age
     code = args.get("code")
     if code is None or not code.strip():
         raise ValidationFailed("query parameter code is required (a label code or its full URL)", code="code_required")
-    lat, lon = args.get("lat"), args.get("lon")
-    place = coarse_location(lat, lon) if lat is not None and lon is not None else None
-    client = ClientInfo(
-        network=coarse_network(remote_addr), user_agent=user_agent_family(user_agent),
-        latitude=place[0] if place else None, longitude=place[1] if place else None,
-        region=check_region(args.get("region")),
-    )
-    requested = args.get("lang")
-    lang = negotiate_header(requested[:16] if requested else None, accept_language)
-    return verification.verify_code(code, "api", client, lang).to_json()
+    client = client_of(remote_addr, user_agent, args.get("lat"), args.get("lon"), args.get("region"))
+    return verification.verify_code(code, "api", client, language(args.get("lang"), accept_language)).to_json()
 
 
 @bp.get("/.well-known/label-keys.json")
