@@ -57,6 +57,10 @@ class Unavailable(ServiceError):
     code = "unavailable"
 
 
+#: What a client is told of an unexpected error (the trace goes to the log only).
+INTERNAL_ERROR = ("internal_error", "internal error; the request was not applied")
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     err: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
@@ -91,4 +95,4 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Any:
         # Logged with its trace for operators; the client never sees it.
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _respond(500, "internal_error", "internal error; the request was not applied")
+        return _respond(500, *INTERNAL_ERROR)

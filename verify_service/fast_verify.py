@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request
 
 from verify_service import db, metrics
 from verify_service.api.public import verdict_for_query
-from verify_service.errors import ServiceError, error_body
+from verify_service.errors import INTERNAL_ERROR, ServiceError, error_body
 
 log = logging.getLogger(__name__)
 
@@ -79,4 +79,4 @@ class FastVerify:
             except Exception:  # noqa: BLE001 - logged with its trace for operators, never shown
                 db.rollback()
                 log.exception("unhandled error on GET %s", PATH)
-                return 500, error_body("internal_error", "internal error; the request was not applied")
+                return 500, error_body(*INTERNAL_ERROR)
