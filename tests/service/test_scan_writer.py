@@ -155,24 +155,34 @@ def test_every_answered_scan_is_committed_across_gunicorn_workers(
     assert all(sorted(c) == list(range(1, 9)) for c in counts.values())
 
 
-def test_sqlite_checkpoint_has_the_log_start_over_despite_readers(
-        app: Any, holder: Any, order: Callable[..., Any], client: Any, database_url: str) -> None:
+def _reading_the_log(database_url: str) -> Any:
+    """A SQLite connection in the middle of a read that uses the write-ahead log."""
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite's write-ahead log")
     import sqlite3
 
     from sqlalchemy.engine import make_url
 
-    from verify_service.db import driver_connection
-
-    urls = _urls(holder, order, client, 40)
     reader = sqlite3.connect(make_url(database_url).database, isolation_level=None, check_same_thread=False)
     reader.execute("BEGIN")
-    reader.execute("SELECT count(*) FROM scans").fetchone()  # a read that still uses the log
+    reader.execute("SELECT count(*) FROM scans").fetchone()
+    return reader
+
+
+def _own_connection(app: Any) -> Any:
+    from verify_service.db import driver_connection
+
+    with app.app_context():
+        return driver_connection(database().engine)
+
+
+def test_sqlite_checkpoint_has_the_log_start_over_despite_readers(
+        app: Any, holder: Any, order: Callable[..., Any], client: Any, database_url: str) -> None:
+    urls = _urls(holder, order, client, 40)
+    reader = _reading_the_log(database_url)
     for u in urls:
         assert client.get("/api/v1/verify", query_string={"code": u}).status_code == 200
-    with app.app_context():
-        conn = driver_connection(database().engine)
+    conn = _own_connection(app)
     leaves = threading.Timer(0.05, reader.rollback)  # scan reads are short: it leaves soon
     leaves.start()
     try:
@@ -189,22 +199,12 @@ def test_sqlite_checkpoint_has_the_log_start_over_despite_readers(
 
 def test_sqlite_checkpoint_gives_up_on_a_long_reader(app: Any, holder: Any, order: Callable[..., Any],
                                                      client: Any, database_url: str) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite's write-ahead log")
-    import sqlite3
     import time
 
-    from sqlalchemy.engine import make_url
-
-    from verify_service.db import driver_connection
-
     url = _urls(holder, order, client, 1)[0]
-    reader = sqlite3.connect(make_url(database_url).database, isolation_level=None)
-    reader.execute("BEGIN")
-    reader.execute("SELECT count(*) FROM scans").fetchone()  # a backup, say: it stays
+    reader = _reading_the_log(database_url)  # a backup, say: it stays
     assert client.get("/api/v1/verify", query_string={"code": url}).status_code == 200
-    with app.app_context():
-        conn = driver_connection(database().engine)
+    conn = _own_connection(app)
     try:
         started = time.monotonic()
         scan_writer._checkpoint(conn)
