@@ -26,8 +26,6 @@ def find_enterprise_by_gf_code(gf_code: str) -> Enterprise | None:
     return session().scalar(select(Enterprise).where(Enterprise.gf_code == gf_code))
 
 
-
-
 def count_enterprises() -> int:
     return session().scalar(select(func.count()).select_from(Enterprise)) or 0
 
@@ -74,7 +72,6 @@ def find_product(certificate_id: int, name: str) -> Product | None:
     return session().scalar(
         select(Product).where(Product.certificate_id == certificate_id, Product.name == name)
     )
-
 
 
 def find_gi_authorisation(certificate_id: int, enterprise_id: int, year: int) -> GiAuthorisation | None:
