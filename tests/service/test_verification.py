@@ -240,3 +240,83 @@ def test_postgresql_scan_reads_never_scan_a_table_whole(labels: list[dict[str, s
         finally:
             conn.execute("RESET plan_cache_mode")
     assert not any("Seq Scan" in plan for plan in plans.values()), plans
+
+
+@pytest.mark.parametrize("preload", [True, False], ids=["all-batches-loaded", "one-by-one"])
+def test_scan_shows_renamed_enterprise_after_display_ttl(client: Any, labels: list[dict[str, str]], holder: Any,
+                                                         run: Callable[..., Any], order: Callable[..., Any],
+                                                         monkeypatch: Any, preload: bool) -> None:
+    """Names are cached per process; a rename shows within DISPLAY_TTL_SECONDS, and a batch
+    issued after the cache was filled verifies at once."""
+    from sqlalchemy import update
+
+    from verify_service.data import scan_path
+    from verify_service.models import Enterprise
+
+    monkeypatch.setattr(scan_path, "PRELOAD_MAX_BATCHES", 100 if preload else 0)
+    now = [1000.0]
+    monkeypatch.setattr(scan_path.time, "monotonic", lambda: now[0])
+    first = _verify(client, labels[0]["url"])["enterprise"]["name"]
+    index = next(iter(scan_path._indexes.values()))
+    assert (index.complete_at is not None) is preload
+
+    run(lambda: session().execute(update(Enterprise).where(Enterprise.uscc == holder.uscc).values(name="新名称农业公司")))
+    now[0] += scan_path.DISPLAY_TTL_SECONDS - 1
+    assert _verify(client, labels[1]["url"])["enterprise"]["name"] == first  # still cached
+    now[0] += 2
+    assert _verify(client, labels[2]["url"])["enterprise"]["name"] == "新名称农业公司"
+
+    later = order(holder, 2).json  # issued after the cache was filled: found by its own query
+    r = client.get(f"/api/v1/enterprise/label-batches/{later['id']}/manifest.csv", headers=holder.headers)
+    url = next(csv.DictReader(io.StringIO(r.get_data(as_text=True))))["url"]
+    v = _verify(client, url)
+    assert v["verdict"] == "authentic" and v["enterprise"]["name"] == "新名称农业公司"
+    assert _verify(client, labels[3]["url"])["verdict"] == "authentic"
+    if preload:  # a reload with nothing changed keeps what it built
+        serial = int(labels[3]["serial"])
+        built = index.find(serial)
+        now[0] += scan_path.DISPLAY_TTL_SECONDS
+        assert _verify(client, labels[4]["url"])["verdict"] == "authentic"
+        assert index.complete_at == now[0] and index.find(serial) is built
+
+
+def test_batch_index_readers_never_see_a_half_made_insert() -> None:
+    """A scan reads the index without its lock while another thread adds a batch: the lists
+    it searches and the batch it picks must come from one version of the index."""
+    import dataclasses
+    import sys
+    import threading
+
+    from verify_service.data import scan_path
+
+    def batch(first: int) -> scan_path.BatchInfo:
+        fields = {f.name: 0 for f in dataclasses.fields(scan_path.BatchInfo)}
+        return scan_path.BatchInfo(**{**fields, "id": first, "first_serial": first, "last_serial": first + 9,
+                                      "loaded_at": float("inf")})
+
+    index = scan_path._Index()
+    for first in range(1000, 100_000, 20):
+        index.put(batch(first))
+    wrong: list[tuple[int, Any]] = []
+    stop = threading.Event()
+
+    def scan() -> None:
+        while not stop.is_set():
+            for serial in range(99_985, 1000, -997):
+                found = index.find(serial)
+                if found is not None and not found.first_serial <= serial <= found.last_serial:
+                    wrong.append((serial, found))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        reader = threading.Thread(target=scan)
+        reader.start()
+        for first in range(1010, 100_000, 20):  # fill every gap, each insert landing in front of the readers
+            index.put(batch(first))
+        stop.set()
+        reader.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not wrong
+    assert index.find(1015).first_serial == 1010 and index.find(100_005) is None

@@ -182,33 +182,54 @@ def record_scan(row: dict[str, Any]) -> tuple[int, dt.datetime] | None:
 
 
 class _Index:
-    """Batches seen by this process, sorted by first serial."""
+    """Batches seen by this process, sorted by first serial.
+
+    Scans search it without the lock while another thread may be adding a batch, so the
+    batch a search picks is checked to hold the serial (a torn read is a miss: one query).
+    When the registry has few enough batches (``PRELOAD_MAX_BATCHES``) the first scan loads them all, and the whole
+    index is loaded again every ``DISPLAY_TTL_SECONDS`` by one thread while the others go on
+    with the old one; otherwise each batch is loaded on its first scan and again on its first
+    scan after ``DISPLAY_TTL_SECONDS``.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.firsts: list[int] = []
-        self.batches: list[BatchInfo] = []
+        self.entries: tuple[list[int], list[BatchInfo]] = ([], [])
+        #: the first scan has tried to load every batch
         self.preloaded = False
+        #: when every batch was last loaded at once (None: batches are loaded one by one)
+        self.complete_at: float | None = None
+        self.reloading = threading.Lock()
+        #: batch id -> (hash of the row it was built from, batch), as of the last load of all
+        self.built: dict[int, tuple[int, BatchInfo]] = {}
 
     def find(self, serial: int) -> BatchInfo | None:
-        firsts, batches = self.firsts, self.batches
+        firsts, batches = self.entries
         i = bisect.bisect_right(firsts, serial) - 1
-        if i >= 0:
+        if 0 <= i < len(batches):
             b = batches[i]
-            if b.last_serial >= serial and time.monotonic() - b.loaded_at < DISPLAY_TTL_SECONDS:
+            if b.first_serial <= serial <= b.last_serial and (
+                    self.complete_at is not None or time.monotonic() - b.loaded_at < DISPLAY_TTL_SECONDS):
                 return b
         return None
 
     def put(self, b: BatchInfo) -> None:
         with self.lock:
-            if len(self.firsts) >= MAX_CACHED_BATCHES:
-                self.firsts, self.batches = [], []
-            i = bisect.bisect_left(self.firsts, b.first_serial)
-            if i < len(self.firsts) and self.firsts[i] == b.first_serial:
-                self.batches[i] = b
+            firsts, batches = self.entries
+            if len(firsts) >= MAX_CACHED_BATCHES:
+                firsts, batches = self.entries = ([], [])
+            i = bisect.bisect_left(firsts, b.first_serial)
+            if i < len(firsts) and firsts[i] == b.first_serial:
+                batches[i] = b
             else:
-                self.firsts.insert(i, b.first_serial)
-                self.batches.insert(i, b)
+                firsts.insert(i, b.first_serial)
+                batches.insert(i, b)
+
+    def due(self) -> bool:
+        """Whether this scan should (re)load every batch first."""
+        if self.complete_at is None:
+            return not self.preloaded
+        return time.monotonic() - self.complete_at >= DISPLAY_TTL_SECONDS
 
 
 _indexes: dict[str, _Index] = {}
@@ -229,25 +250,42 @@ def _info(row: Any) -> BatchInfo:
 _COUNT_BATCHES = text("SELECT count(*) FROM label_batches")
 
 
-def _preload(index: _Index) -> None:
-    """Load every batch at once when there are few enough (a warm cache from the first scan)."""
-    with index.lock:
-        if index.preloaded:
-            return
-        index.preloaded = True
-    if int(read(_COUNT_BATCHES)[0][0]) > PRELOAD_MAX_BATCHES:
+def _load_all(index: _Index) -> None:
+    """Load every batch at once when there are few enough; one thread does, the others go on.
+
+    A reload reads every batch's row again but builds a new ``BatchInfo`` only for a row
+    that differs from the one it was built from (kept as a hash), so that it costs about the
+    fetch.
+    """
+    if not index.reloading.acquire(blocking=False):
         return
-    infos = [_info(r) for r in read(_ALL_BATCHES)]
-    with index.lock:
-        index.firsts = [b.first_serial for b in infos]
-        index.batches = infos
+    try:
+        if not index.due():
+            return  # another thread has just done it
+        index.preloaded = True
+        if int(read(_COUNT_BATCHES)[0][0]) > PRELOAD_MAX_BATCHES:
+            index.complete_at, index.built = None, {}  # too many (now): one by one, each on its own scan
+            return
+        loaded = time.monotonic()
+        built: dict[int, tuple[int, BatchInfo]] = {}
+        for row in _driver_rows(_ALL_BATCHES, {}):
+            digest = hash(row)
+            kept = index.built.get(row[0])
+            info = kept[1] if kept is not None and kept[0] == digest else _info(_converted(_BATCH_TYPES, row))
+            built[info.id] = (digest, info)
+        infos = sorted((info for _, info in built.values()), key=lambda b: b.first_serial)
+        with index.lock:
+            index.entries = ([b.first_serial for b in infos], infos)
+            index.built, index.complete_at = built, loaded
+    finally:
+        index.reloading.release()
 
 
 def batch_for_serial(serial: int) -> BatchInfo | None:
     """The batch holding ``serial`` (cached per process; one indexed query on a miss)."""
     index = _index()
-    if not index.preloaded:
-        _preload(index)
+    if index.due():
+        _load_all(index)
     found = index.find(serial)
     if found is not None:
         return found
@@ -274,7 +312,8 @@ def live_state(batch_id: int, serial: int) -> LiveState:
     )
 
 
-# Python types of the driver-level reads' columns (t: UTC datetime, d: date, n: decimal).
+# Python types of the driver-level reads' columns (t: UTC datetime, d: date, n: decimal, b: bool).
+_BATCH_TYPES = "i i i i t b s i d i i i s s s d s s s s s s s".split()
 _LIVE_TYPES = "t s s d i i t t s i t i s t".split()
 _RECENT_TYPES = "t s s n n s".split()
 _UTC = dt.timezone.utc
@@ -283,6 +322,8 @@ _UTC = dt.timezone.utc
 def _convert(kind: str, value: Any) -> Any:
     if value is None or kind in ("s", "i"):
         return value
+    if kind == "b":
+        return bool(value)
     if kind == "d":
         return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
     if kind == "n":
@@ -332,21 +373,29 @@ def _raw_rows(stmt: Any, types: list[str], params: dict[str, Any]) -> list[tuple
     """A scan-path read straight through the driver, on this thread's reader: it runs on
     every scan, and the statement layer costs more than the query itself (same SQL and
     results as ``stmt`` through SQLAlchemy)."""
+    return [_converted(types, row) for row in _driver_rows(stmt, params)]
+
+
+def _driver_rows(stmt: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """``stmt``'s rows as the driver returns them, read on this thread's reader."""
     sql = _driver_sql(stmt, database().is_sqlite)
     for attempt in (1, 2):
         try:
             cursor = _reader().cursor()
             try:
                 cursor.execute(sql, params)
-                rows = cursor.fetchall()
+                return list(cursor.fetchall())
             finally:
                 cursor.close()
-            break
         except Exception:
             _drop_reader()  # a database restart or a dropped connection: reconnect once
             if attempt == 2:
                 raise
-    return [tuple(_convert(k, v) for k, v in zip(types, row)) for row in rows]
+    raise AssertionError("unreachable")
+
+
+def _converted(types: list[str], row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(_convert(k, v) for k, v in zip(types, row))
 
 
 @functools.lru_cache(maxsize=16)
