@@ -113,11 +113,13 @@ def test_a_scan_that_waits_too_long_is_a_503_and_is_withdrawn(
     monkeypatch.setattr(scan_writer, "WAIT_SECONDS", 0.1)
     with app.app_context():
         writer = database().helpers["scan_writer"]
-    writer.turn.acquire()  # another group's commit that does not end
+    with writer.lock:
+        writer.writing = True  # another group's commit that does not end
     try:
         r = client.get("/api/v1/verify", query_string={"code": url})
     finally:
-        writer.turn.release()
+        with writer.lock:
+            writer.writing = False
     assert r.status_code == 503 and r.json["error"]["code"] == "scan_not_recorded"
     # the next scan is committed alone: the one given up on was withdrawn, not written later
     assert client.get("/api/v1/verify", query_string={"code": url}).json["scans"]["count"] == 1
@@ -215,3 +217,50 @@ def test_sqlite_checkpoint_gives_up_on_a_long_reader(app: Any, holder: Any, orde
         reader.close()
         conn.close()
     assert held < scan_writer.RESTART_WAIT_MS / 1000 + 1.0  # not the 30 s busy timeout
+
+
+def test_a_group_is_answered_when_it_is_written_not_after_the_next_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests whose group is written answer at once, even though the group that gathered
+    meanwhile is already being written by one of its own requests."""
+    import time
+
+    from sqlalchemy import create_engine
+
+    writer = scan_writer.ScanWriter(create_engine("sqlite://"))
+    writer.conn = object()  # _write is replaced below: no connection is used
+    writer.checkpointed = float("inf")
+    written: list[list[Any]] = []
+
+    def slow_write(conn: Any, rows: list[Any]) -> list[Any]:
+        time.sleep(0.4)
+        written.append([r["n"] for r in rows])
+        return [(r["n"], dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)) for r in rows]
+
+    monkeypatch.setattr(writer, "_write", slow_write)
+    started = time.monotonic()
+    answered: dict[int, tuple[Any, float]] = {}
+
+    def record(n: int) -> None:
+        answered[n] = (writer.record({"n": n}), time.monotonic() - started)
+
+    with writer.lock:
+        writer.writing = True  # a write in progress: 1 and 2 gather in one group
+    first = [threading.Thread(target=record, args=(n,)) for n in (1, 2)]
+    for t in first:
+        t.start()
+    while len(writer.open.rows) < 2:
+        time.sleep(0.01)
+    with writer.lock:  # that write ends: one of 1 and 2 is handed the turn
+        writer.writing = False
+        writer.open.ready.notify()
+    while not writer.writing:
+        time.sleep(0.01)
+    late = threading.Thread(target=record, args=(3,))  # gathers while 1 and 2 are written
+    late.start()
+    for t in [*first, late]:
+        t.join(timeout=5)
+    assert sorted(map(sorted, written)) == [[1, 2], [3]]
+    assert {n: a[0][0] for n, a in answered.items()} == {1: 1, 2: 2, 3: 3}
+    assert answered[3][1] >= 0.8  # two writes of 0.4 s, one after the other
+    # 1 and 2 answered as their write ended, not held up by the write of 3
+    assert answered[1][1] < answered[3][1] - 0.25 and answered[2][1] < answered[3][1] - 0.25

@@ -4,14 +4,14 @@ A scan writes two rows (the scan, and its label's counters).  Committing them in
 request's own transaction makes every scan pay for a BEGIN, a COMMIT (a WAL flush on
 PostgreSQL) and, on SQLite, a turn at the database's single write lock, held while the
 request's thread also competes for the interpreter lock.  Instead, scans share commits:
-a request thread adds its scan to the process's open group and queues for the process's
-write turn.  The first thread to get the turn writes every scan in the open group in one
-transaction (a multi-row insert, one counter upsert per label that returns the new counts),
-commits, and marks the group written; the others find their group written when their turn
-comes and answer at once.  Nothing waits on a timer and no thread is woken to write: while
-one group is being written the next one gathers, so at low load a group is a single scan
-and at high load the commits are shared.  A group holds at most one scan per request thread
-of the process, since each thread waits for its own.
+a request thread adds its scan to the process's open group.  If no group is being written
+it takes the open group and writes every scan in it in one transaction (a multi-row insert,
+one counter upsert per label that returns the new counts); otherwise it sleeps on its
+group.  A writer that has committed wakes its group's requests, which answer at once, and
+one request of the group that gathered meanwhile, which writes that one.  Nothing waits on
+a timer and no thread is woken only to find its work done: at low load a group is a single
+scan and at high load the commits are shared.  A group holds at most one scan per request
+thread of the process, since each thread waits for its own.
 
 A response still reports only a committed scan, and a crash loses nothing that was answered.
 """
@@ -60,15 +60,17 @@ class ScanNotRecorded(Exception):
 class _Group:
     """Scans that share one transaction, and what each of them learnt from it."""
 
-    __slots__ = ("rows", "written", "counts", "error")
+    __slots__ = ("rows", "written", "counts", "error", "ready")
 
-    def __init__(self) -> None:
+    def __init__(self, lock: threading.Lock) -> None:
         #: a row withdrawn by a request that stopped waiting is None
         self.rows: list[dict[str, Any] | None] = []
         self.written = False
         #: per row: (scan count, first scan time) of a genuine label, else None
         self.counts: list[tuple[int, dt.datetime] | None] = []
         self.error: BaseException | None = None
+        #: signalled when the group is written, or when one of its scans may write it
+        self.ready = threading.Condition(lock)
 
 
 class ScanWriter:
@@ -77,51 +79,67 @@ class ScanWriter:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
-        #: guards ``open``: held only to add a row or to take the group
+        #: guards ``open`` and ``writing``; the groups' conditions wait on it
         self.lock = threading.Lock()
-        #: the write turn: one group is written at a time, on ``conn``
-        self.turn = threading.Lock()
-        self.open = _Group()
+        self.open = _Group(self.lock)
+        #: a group is being written, on ``conn`` (one at a time)
+        self.writing = False
         self.conn: Any = None
         self.checkpointed = time.monotonic()
         self.checkpointing = threading.Lock()
 
     def record(self, row: dict[str, Any]) -> tuple[int, dt.datetime] | None:
         """Commit one scan row; returns its label's (scan count, first scan time) as of that
-        commit (this scan included), or None for a scan of no genuine label."""
+        commit (this scan included), or None for a scan of no genuine label.
+
+        The row joins the open group. If no group is being written, this request takes the
+        open group and writes it; otherwise it sleeps until its group is written, or until
+        the writer hands the turn to its group (one of the group's requests is woken to
+        write it). So a request is woken once, not once per group written before its own.
+        """
+        deadline = time.monotonic() + WAIT_SECONDS
         with self.lock:
             group = self.open
             index = len(group.rows)
             group.rows.append(row)
-        if not self.turn.acquire(timeout=WAIT_SECONDS):
-            with self.lock:
-                if self.open is group:  # not taken yet: withdraw it, so that nothing lands
-                    group.rows[index] = None
-            raise ScanNotRecorded(f"the scan was not committed within {WAIT_SECONDS:g} s")
-        try:
-            if not group.written:
-                # Groups are taken and marked written only during a turn, so an unwritten
-                # group is still the open one: take it, with every scan added since.
-                with self.lock:
-                    self.open = _Group()
-                self._commit(group)
-        finally:
-            self.turn.release()
+            while not group.written:
+                if not self.writing:
+                    # Groups are taken only by a writer and marked written before the next
+                    # one starts, so an unwritten group with nobody writing is the open one.
+                    self.writing = True
+                    self.open = _Group(self.lock)
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not group.ready.wait(remaining):
+                    if group.written:
+                        break
+                    if self.open is group:  # not taken yet: withdraw it, so that nothing lands
+                        group.rows[index] = None
+                        if not self.writing:
+                            group.ready.notify()  # had the turn just been handed to this one
+                    raise ScanNotRecorded(f"the scan was not committed within {WAIT_SECONDS:g} s")
+        if not group.written:
+            self._commit(group)
         if group.error is not None:
             raise ScanNotRecorded(str(group.error)) from group.error
         return group.counts[index]
 
     def _commit(self, group: _Group) -> None:
-        """Write ``group`` in one transaction (during the caller's turn) and mark it written."""
+        """Write ``group`` in one transaction, mark it written and hand the turn on."""
         try:
             if self.conn is None:
                 self.conn = self._connect()
-            group.counts = self._write(self.conn, group.rows)
+            counts = self._write(self.conn, group.rows)
         except BaseException as exc:  # noqa: BLE001 - every scan of the group must hear how it ended
             log.exception("committing %d scans failed", len(group.rows))
             group.error = exc
             self.conn = _close(self.conn)  # a fresh connection for the next group
-        group.written = True
+            counts = []
+        with self.lock:
+            group.counts, group.written = counts, True
+            self.writing = False
+            group.ready.notify_all()
+            self.open.ready.notify()  # one scan of the next group writes it
         if self.sqlite and time.monotonic() - self.checkpointed >= CHECKPOINT_SECONDS:
             self.checkpointed = time.monotonic()
             self._checkpoint_in_background()
