@@ -264,6 +264,9 @@ def test_scan_shows_renamed_enterprise_after_display_ttl(client: Any, labels: li
     now[0] += scan_path.DISPLAY_TTL_SECONDS - 1
     assert _verify(client, labels[1]["url"])["enterprise"]["name"] == first  # still cached
     now[0] += 2
+    if preload:  # the scan that finds the entries old starts their reload, and is answered from them
+        assert _verify(client, labels[2]["url"])["enterprise"]["name"] == first
+        index.reloader.join(timeout=10)
     assert _verify(client, labels[2]["url"])["enterprise"]["name"] == "新名称农业公司"
 
     later = order(holder, 2).json  # issued after the cache was filled: found by its own query
@@ -277,6 +280,7 @@ def test_scan_shows_renamed_enterprise_after_display_ttl(client: Any, labels: li
         built = index.find(serial)
         now[0] += scan_path.DISPLAY_TTL_SECONDS
         assert _verify(client, labels[4]["url"])["verdict"] == "authentic"
+        index.reloader.join(timeout=10)
         assert index.complete_at == now[0] and index.find(serial) is built
 
 
@@ -320,3 +324,31 @@ def test_batch_index_readers_never_see_a_half_made_insert() -> None:
         sys.setswitchinterval(interval)
     assert not wrong
     assert index.find(1015).first_serial == 1010 and index.find(100_005) is None
+
+
+def test_failed_batch_reload_keeps_the_old_entries(client: Any, labels: list[dict[str, str]],
+                                                   monkeypatch: Any) -> None:
+    from verify_service.data import scan_path
+
+    now = [1000.0]
+    monkeypatch.setattr(scan_path.time, "monotonic", lambda: now[0])
+    assert _verify(client, labels[0]["url"])["verdict"] == "authentic"
+    index = next(iter(scan_path._indexes.values()))
+    loaded = index.complete_at
+
+    real = scan_path.read
+
+    def broken(stmt: Any, *args: Any) -> Any:
+        if stmt is scan_path._COUNT_BATCHES:  # the reload's first read
+            raise RuntimeError("database gone")
+        return real(stmt, *args)
+
+    monkeypatch.setattr(scan_path, "read", broken)
+    now[0] += scan_path.DISPLAY_TTL_SECONDS + 1
+    assert _verify(client, labels[1]["url"])["verdict"] == "authentic"  # from the old entries
+    index.reloader.join(timeout=10)
+    assert index.complete_at == loaded and not index.reloading.locked()
+    monkeypatch.setattr(scan_path, "read", real)
+    assert _verify(client, labels[2]["url"])["verdict"] == "authentic"  # and the next scan tries again
+    index.reloader.join(timeout=10)
+    assert index.complete_at == now[0]

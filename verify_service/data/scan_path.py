@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import functools
+import logging
 import re
 import threading
 import time
@@ -19,11 +20,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from flask import current_app
 from sqlalchemy import BigInteger, Boolean, Date, Integer, Numeric, String, bindparam, column, text
 
 from verify_service.data import scan_writer
 from verify_service.db import database, driver_connection, in_transaction, read, session
 from verify_service.models import UTCDateTime
+
+log = logging.getLogger(__name__)
 
 DISPLAY_TTL_SECONDS = 60.0
 MAX_CACHED_BATCHES = 200_000
@@ -186,10 +190,10 @@ class _Index:
 
     Scans search it without the lock while another thread may be adding a batch, so the
     batch a search picks is checked to hold the serial (a torn read is a miss: one query).
-    When the registry has few enough batches (``PRELOAD_MAX_BATCHES``) the first scan loads them all, and the whole
-    index is loaded again every ``DISPLAY_TTL_SECONDS`` by one thread while the others go on
-    with the old one; otherwise each batch is loaded on its first scan and again on its first
-    scan after ``DISPLAY_TTL_SECONDS``.
+    When the registry has few enough batches (``PRELOAD_MAX_BATCHES``) the first scan loads
+    them all, and every ``DISPLAY_TTL_SECONDS`` a background thread loads them again while
+    the scans go on with the old entries.  Otherwise each batch is loaded on its first scan,
+    and again on its first scan after ``DISPLAY_TTL_SECONDS``.
     """
 
     def __init__(self) -> None:
@@ -202,6 +206,8 @@ class _Index:
         self.reloading = threading.Lock()
         #: batch id -> (hash of the row it was built from, batch), as of the last load of all
         self.built: dict[int, tuple[int, BatchInfo]] = {}
+        #: the thread of the last reload
+        self.reloader: threading.Thread | None = None
 
     def find(self, serial: int) -> BatchInfo | None:
         firsts, batches = self.entries
@@ -251,41 +257,63 @@ _COUNT_BATCHES = text("SELECT count(*) FROM label_batches")
 
 
 def _load_all(index: _Index) -> None:
-    """Load every batch at once when there are few enough; one thread does, the others go on.
+    """Load every batch at once when there are few enough (the caller holds ``reloading``).
 
     A reload reads every batch's row again but builds a new ``BatchInfo`` only for a row
     that differs from the one it was built from (kept as a hash), so that it costs about the
     fetch.
     """
-    if not index.reloading.acquire(blocking=False):
+    if not index.due():
+        return  # another thread has just done it
+    index.preloaded = True
+    if int(read(_COUNT_BATCHES)[0][0]) > PRELOAD_MAX_BATCHES:
+        index.complete_at, index.built = None, {}  # too many (now): one by one, each on its own scan
         return
-    try:
-        if not index.due():
-            return  # another thread has just done it
-        index.preloaded = True
-        if int(read(_COUNT_BATCHES)[0][0]) > PRELOAD_MAX_BATCHES:
-            index.complete_at, index.built = None, {}  # too many (now): one by one, each on its own scan
-            return
-        loaded = time.monotonic()
-        built: dict[int, tuple[int, BatchInfo]] = {}
-        for row in _driver_rows(_ALL_BATCHES, {}):
-            digest = hash(row)
-            kept = index.built.get(row[0])
-            info = kept[1] if kept is not None and kept[0] == digest else _info(_converted(_BATCH_TYPES, row))
-            built[info.id] = (digest, info)
-        infos = sorted((info for _, info in built.values()), key=lambda b: b.first_serial)
-        with index.lock:
-            index.entries = ([b.first_serial for b in infos], infos)
-            index.built, index.complete_at = built, loaded
-    finally:
-        index.reloading.release()
+    loaded = time.monotonic()
+    built: dict[int, tuple[int, BatchInfo]] = {}
+    for row in _driver_rows(_ALL_BATCHES, {}):
+        digest = hash(row)
+        kept = index.built.get(row[0])
+        info = kept[1] if kept is not None and kept[0] == digest else _info(_converted(_BATCH_TYPES, row))
+        built[info.id] = (digest, info)
+    infos = sorted((info for _, info in built.values()), key=lambda b: b.first_serial)
+    with index.lock:
+        index.entries = ([b.first_serial for b in infos], infos)
+        index.built, index.complete_at = built, loaded
+
+
+def _reload_in_background(index: _Index) -> None:
+    """Reload every batch beside the scans: under load a reload's read gives the interpreter
+    up on every row and waits to get it back, so no scan should wait for it."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def reload() -> None:
+        try:
+            with app.app_context():
+                try:
+                    _load_all(index)
+                finally:
+                    _drop_reader()  # this thread's reader goes with it
+        except Exception:  # noqa: BLE001 - the old entries serve on; the next scan tries again
+            log.warning("reloading the batch cache failed", exc_info=True)
+        finally:
+            index.reloading.release()
+
+    index.reloader = threading.Thread(target=reload, name="batch-cache-reload", daemon=True)
+    index.reloader.start()
 
 
 def batch_for_serial(serial: int) -> BatchInfo | None:
     """The batch holding ``serial`` (cached per process; one indexed query on a miss)."""
     index = _index()
-    if index.due():
-        _load_all(index)
+    if index.due() and index.reloading.acquire(blocking=False):
+        if index.complete_at is None:  # the first load: this scan waits for it
+            try:
+                _load_all(index)
+            finally:
+                index.reloading.release()
+        else:
+            _reload_in_background(index)
     found = index.find(serial)
     if found is not None:
         return found
