@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 from flask import current_app
 from sqlalchemy import BigInteger, Boolean, Date, Integer, Numeric, String, bindparam, column, text
@@ -271,7 +271,7 @@ def _load_all(index: _Index) -> None:
         return
     loaded = time.monotonic()
     built: dict[int, tuple[int, BatchInfo]] = {}
-    for row in _driver_rows(_ALL_BATCHES, {}):
+    for row in _streamed_rows(_ALL_BATCHES):
         digest = hash(row)
         kept = index.built.get(row[0])
         info = kept[1] if kept is not None and kept[0] == digest else _info(_converted(_BATCH_TYPES, row))
@@ -420,6 +420,19 @@ def _driver_rows(stmt: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _streamed_rows(stmt: Any, chunk: int = 500) -> Iterator[tuple[Any, ...]]:
+    """``stmt``'s rows as the driver returns them, fetched a chunk at a time on this thread's
+    reader: a driver converts a fetch's rows holding the interpreter lock, and every other
+    request thread of the process waits that long."""
+    cursor = _reader().cursor()
+    try:
+        cursor.execute(_driver_sql(stmt, database().is_sqlite))
+        while rows := cursor.fetchmany(chunk):
+            yield from rows
+    finally:
+        cursor.close()
 
 
 def _converted(types: list[str], row: tuple[Any, ...]) -> tuple[Any, ...]:
