@@ -58,7 +58,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         from verify_service.fast_verify import FastVerify
 
         app.wsgi_app = FastVerify(app, app.wsgi_app)  # type: ignore[method-assign]
+    app.extensions["warm_up"] = lambda: _warm_up(app)
     if app.config["TRUSTED_PROXIES"]:  # outermost: everything inside sees the client's address
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     return app
+
+
+def _warm_up(app: Flask) -> None:
+    """Load what every scan needs before the first one comes (gunicorn.conf.py calls this in
+    each new worker). A database that is not ready yet is left to the first scan."""
+    import logging
+
+    from verify_service.services import verification
+
+    try:
+        with app.app_context():
+            verification.warm_up()
+    except Exception:  # noqa: BLE001 - the first scan loads it instead, and reports what fails
+        logging.getLogger(__name__).warning("warming up the scan path failed", exc_info=True)

@@ -352,3 +352,25 @@ def test_failed_batch_reload_keeps_the_old_entries(client: Any, labels: list[dic
     assert _verify(client, labels[2]["url"])["verdict"] == "authentic"  # and the next scan tries again
     index.reloader.join(timeout=10)
     assert index.complete_at == now[0]
+
+
+def test_warm_up_loads_what_the_first_scan_needs(app: Any, labels: list[dict[str, str]], tmp_path: Any,
+                                                 caplog: Any) -> None:
+    """gunicorn.conf.py warms each new worker: the batch cache is loaded before its first
+    request; a database that is not ready leaves it to the first scan."""
+    from verify_service import create_app
+    from verify_service.data import scan_path
+    from verify_service.services import keys
+
+    scan_path.clear_cache()
+    keys.clear_cache()
+    app.extensions["warm_up"]()
+    index = next(iter(scan_path._indexes.values()))
+    assert index.complete_at is not None and len(index.entries[1]) == 1
+    assert not keys._cache  # the ring is left to the first scan: keys made meanwhile must verify
+    assert index.find(int(labels[0]["serial"])).id == int(labels[0]["batch_id"])
+
+    empty = create_app({**app.config, "DATABASE_URL": f"sqlite:///{tmp_path / 'not-migrated.db'}"})
+    empty.extensions["warm_up"]()  # no tables yet: logged, not raised
+    assert "warming up the scan path failed" in caplog.text
+    empty.extensions["db"].engine.dispose()

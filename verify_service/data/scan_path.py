@@ -303,6 +303,16 @@ def _reload_in_background(index: _Index) -> None:
     index.reloader.start()
 
 
+def load_batches() -> None:
+    """Fill the batch cache now if the first scan would (a new process warming up)."""
+    index = _index()
+    if index.complete_at is None and index.due() and index.reloading.acquire(blocking=False):
+        try:
+            _load_all(index)
+        finally:
+            index.reloading.release()
+
+
 def batch_for_serial(serial: int) -> BatchInfo | None:
     """The batch holding ``serial`` (cached per process; one indexed query on a miss)."""
     index = _index()

@@ -79,6 +79,12 @@ def verify_serial(serial: int, channel: str, client: ClientInfo, lang: str) -> V
     return result
 
 
+def warm_up() -> None:
+    """Load the batch cache, which the first scan would load. (Not the key ring: it is cached
+    for a while, and a key made between a worker's start and its first scan must verify.)"""
+    scan_path.load_batches()
+
+
 def _evaluate(text: str, now: dt.datetime, lang: str) -> Verdict:
     if len(text) > MAX_INPUT_CHARS:
         return Verdict("malformed", reasons=[reason("malformed", lang, detail="input too long")])
