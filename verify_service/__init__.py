@@ -65,15 +65,30 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+#: How long a new worker waits for its warm-up before it serves anyway (a database that
+#: does not answer must not keep it from serving; the warm-up goes on beside the requests).
+WARM_UP_SECONDS = 10.0
+
+
 def _warm_up(app: Flask) -> None:
     """Load what every scan needs before the first one comes (gunicorn.conf.py calls this in
     each new worker). A database that is not ready yet is left to the first scan."""
     import logging
+    import threading
 
     from verify_service.services import verification
 
-    try:
-        with app.app_context():
-            verification.warm_up()
-    except Exception:  # noqa: BLE001 - the first scan loads it instead, and reports what fails
-        logging.getLogger(__name__).warning("warming up the scan path failed", exc_info=True)
+    log = logging.getLogger(__name__)
+
+    def warm() -> None:
+        try:
+            with app.app_context():
+                verification.warm_up()
+        except Exception:  # noqa: BLE001 - the first scan loads it instead, and reports what fails
+            log.warning("warming up the scan path failed", exc_info=True)
+
+    thread = threading.Thread(target=warm, name="warm-up", daemon=True)
+    thread.start()
+    thread.join(WARM_UP_SECONDS)
+    if thread.is_alive():
+        log.warning("warming up the scan path took over %g s; serving meanwhile", WARM_UP_SECONDS)

@@ -374,3 +374,25 @@ def test_warm_up_loads_what_the_first_scan_needs(app: Any, labels: list[dict[str
     empty.extensions["warm_up"]()  # no tables yet: logged, not raised
     assert "warming up the scan path failed" in caplog.text
     empty.extensions["db"].engine.dispose()
+
+
+def test_first_scan_loads_the_batch_cache_after_a_failed_warm_up(app: Any, client: Any,
+                                                                 labels: list[dict[str, str]],
+                                                                 monkeypatch: Any) -> None:
+    from verify_service.data import scan_path
+
+    scan_path.clear_cache()
+    real = scan_path.read
+
+    def not_ready(stmt: Any, *args: Any) -> Any:
+        if stmt is scan_path._COUNT_BATCHES:
+            raise RuntimeError("database not ready")
+        return real(stmt, *args)
+
+    monkeypatch.setattr(scan_path, "read", not_ready)
+    app.extensions["warm_up"]()
+    index = next(iter(scan_path._indexes.values()))
+    assert index.complete_at is None and index.due()
+    monkeypatch.setattr(scan_path, "read", real)
+    assert _verify(client, labels[0]["url"])["verdict"] == "authentic"
+    assert index.complete_at is not None

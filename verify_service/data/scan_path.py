@@ -265,8 +265,9 @@ def _load_all(index: _Index) -> None:
     """
     if not index.due():
         return  # another thread has just done it
+    count = int(read(_COUNT_BATCHES)[0][0])  # a failure leaves the first load to the next scan
     index.preloaded = True
-    if int(read(_COUNT_BATCHES)[0][0]) > PRELOAD_MAX_BATCHES:
+    if count > PRELOAD_MAX_BATCHES:
         index.complete_at, index.built = None, {}  # too many (now): one by one, each on its own scan
         return
     loaded = time.monotonic()
@@ -300,7 +301,11 @@ def _reload_in_background(index: _Index) -> None:
             index.reloading.release()
 
     index.reloader = threading.Thread(target=reload, name="batch-cache-reload", daemon=True)
-    index.reloader.start()
+    try:
+        index.reloader.start()
+    except RuntimeError:  # no thread to be had: the old entries serve on, the next scan tries again
+        index.reloading.release()
+        log.warning("could not start the batch cache's reload", exc_info=True)
 
 
 def load_batches() -> None:
@@ -311,6 +316,7 @@ def load_batches() -> None:
             _load_all(index)
         finally:
             index.reloading.release()
+            _drop_reader()  # a warming thread serves no scans: it keeps no connection
 
 
 def batch_for_serial(serial: int) -> BatchInfo | None:

@@ -106,8 +106,8 @@ class ScanWriter:
                 if not self.writing:
                     # Groups are taken only by a writer and marked written before the next
                     # one starts, so an unwritten group with nobody writing is the open one.
-                    self.writing = True
                     self.open = _Group(self.lock)
+                    self.writing = True
                     break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not group.ready.wait(remaining):
@@ -126,6 +126,7 @@ class ScanWriter:
 
     def _commit(self, group: _Group) -> None:
         """Write ``group`` in one transaction, mark it written and hand the turn on."""
+        counts: list[tuple[int, dt.datetime] | None] = []
         try:
             if self.conn is None:
                 self.conn = self._connect()
@@ -134,12 +135,12 @@ class ScanWriter:
             log.exception("committing %d scans failed", len(group.rows))
             group.error = exc
             self.conn = _close(self.conn)  # a fresh connection for the next group
-            counts = []
-        with self.lock:
-            group.counts, group.written = counts, True
-            self.writing = False
-            group.ready.notify_all()
-            self.open.ready.notify()  # one scan of the next group writes it
+        finally:
+            with self.lock:
+                group.counts, group.written = counts, True
+                self.writing = False
+                group.ready.notify_all()
+                self.open.ready.notify()  # one scan of the next group writes it
         if self.sqlite and time.monotonic() - self.checkpointed >= CHECKPOINT_SECONDS:
             self.checkpointed = time.monotonic()
             self._checkpoint_in_background()
@@ -171,7 +172,11 @@ class ScanWriter:
                 _close(conn)
                 self.checkpointing.release()
 
-        threading.Thread(target=checkpoint, name="scan-checkpoint", daemon=True).start()
+        try:
+            threading.Thread(target=checkpoint, name="scan-checkpoint", daemon=True).start()
+        except RuntimeError:  # no thread to be had: the scans are committed, the next group retries
+            self.checkpointing.release()
+            log.warning("could not start a WAL checkpoint", exc_info=True)
 
     def _write(self, conn: Any, group_rows: list[dict[str, Any] | None]) -> list[tuple[int, dt.datetime] | None]:
         rows = [r for r in group_rows if r is not None]
