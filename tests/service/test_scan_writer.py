@@ -264,3 +264,43 @@ def test_a_group_is_answered_when_it_is_written_not_after_the_next_one(monkeypat
     assert answered[3][1] >= 0.8  # two writes of 0.4 s, one after the other
     # 1 and 2 answered as their write ended, not held up by the write of 3
     assert answered[1][1] < answered[3][1] - 0.25 and answered[2][1] < answered[3][1] - 0.25
+
+
+def test_a_scan_whose_group_is_being_written_waits_for_the_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the wait, a scan already taken into a write may still land: answering 503 would
+    have the consumer scan again and count it twice, so it waits for the write (once more)."""
+    import time
+
+    from sqlalchemy import create_engine
+
+    monkeypatch.setattr(scan_writer, "WAIT_SECONDS", 0.2)
+    writer = scan_writer.ScanWriter(create_engine("sqlite://"))
+    writer.conn = object()
+    writer.checkpointed = float("inf")
+
+    def slow_write(conn: Any, rows: list[Any]) -> list[Any]:
+        time.sleep(0.3)  # longer than one wait, shorter than two
+        return [(r["n"], dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)) for r in rows]
+
+    monkeypatch.setattr(writer, "_write", slow_write)
+    results: dict[int, Any] = {}
+
+    def record(n: int) -> None:
+        try:
+            results[n] = writer.record({"n": n})
+        except scan_writer.ScanNotRecorded as exc:
+            results[n] = exc
+
+    with writer.lock:
+        writer.writing = True  # 1 and 2 gather in one group
+    threads = [threading.Thread(target=record, args=(n,)) for n in (1, 2)]
+    for t in threads:
+        t.start()
+    while len(writer.open.rows) < 2:
+        time.sleep(0.01)
+    with writer.lock:
+        writer.writing = False
+        writer.open.ready.notify()  # one of them writes the group; the other waits past 0.2 s
+    for t in threads:
+        t.join(timeout=5)
+    assert {n: r[0] for n, r in results.items()} == {1: 1, 2: 2}

@@ -31,7 +31,7 @@ from verify_service.db import driver_connection
 log = logging.getLogger(__name__)
 
 #: How long a request waits for its group's commit before it gives up (a scan not yet taken
-#: is withdrawn; one already being written may still land).
+#: is withdrawn; for one already being written it waits as long again for the outcome).
 WAIT_SECONDS = 20.0
 #: SQLite: how often the writer has the write-ahead log copied back into the database.
 CHECKPOINT_SECONDS = 1.0
@@ -97,7 +97,7 @@ class ScanWriter:
         the writer hands the turn to its group (one of the group's requests is woken to
         write it). So a request is woken once, not once per group written before its own.
         """
-        deadline = time.monotonic() + WAIT_SECONDS
+        deadline, extended = time.monotonic() + WAIT_SECONDS, False
         with self.lock:
             group = self.open
             index = len(group.rows)
@@ -113,6 +113,12 @@ class ScanWriter:
                 if remaining <= 0 or not group.ready.wait(remaining):
                     if group.written:
                         break
+                    if self.open is not group and not extended:
+                        # Taken: its write is under way and the scan may land. Answering now
+                        # would have the consumer scan again and count it twice; wait for the
+                        # write's outcome, up to as long again.
+                        deadline, extended = time.monotonic() + WAIT_SECONDS, True
+                        continue
                     if self.open is group:  # not taken yet: withdraw it, so that nothing lands
                         group.rows[index] = None
                         if not self.writing:
