@@ -39,7 +39,7 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201
     The service loads its batch cache before the first request. Everything
     alive then (the code, the app, the cache) lives as long as the worker; frozen, the
     collector's full passes stop walking it. Unfrozen, each full pass walked some 160,000
-    objects and stopped the worker for 100-380 ms, every worker at about the same moment.
+    objects and stopped the worker for 170-375 ms, every worker at about the same moment.
     """
     import gc
 

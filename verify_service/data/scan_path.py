@@ -190,16 +190,17 @@ class _Index:
 
     Scans search it without the lock while another thread may be adding a batch, so the
     batch a search picks is checked to hold the serial (a torn read is a miss: one query).
-    When the registry has few enough batches (``PRELOAD_MAX_BATCHES``) the first scan loads
-    them all, and every ``DISPLAY_TTL_SECONDS`` a background thread loads them again while
-    the scans go on with the old entries.  Otherwise each batch is loaded on its first scan,
-    and again on its first scan after ``DISPLAY_TTL_SECONDS``.
+    When the registry has few enough batches (``PRELOAD_MAX_BATCHES``) they are all loaded at
+    once (by a new worker's warm-up, else by the first scan), and every ``DISPLAY_TTL_SECONDS``
+    a background thread loads them again while the scans go on with the old entries.
+    Otherwise each batch is loaded on its first scan, and again on its first scan after
+    ``DISPLAY_TTL_SECONDS``.
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.entries: tuple[list[int], list[BatchInfo]] = ([], [])
-        #: the first scan has tried to load every batch
+        #: the batches have been counted for a load of them all (warm-up or first scan)
         self.preloaded = False
         #: when every batch was last loaded at once (None: batches are loaded one by one)
         self.complete_at: float | None = None
