@@ -72,12 +72,24 @@ def test_scan_page_routes_accept_json(client: Any, labels: list[dict[str, str]])
                                                  ("revoked", "certificate_revoked"),
                                                  ("cancelled", "certificate_cancelled")])
 def test_certificate_invalid(client: Any, labels: list[dict[str, str]], holder: Any, admin_headers: dict[str, str],
-                             status: str, reason_code: str) -> None:
-    client.post(f"/api/v1/admin/certificates/{holder.number}/status", json={"status": status, "reason": "抽检不合格"},
-                headers=admin_headers)
+                             clock: Any, status: str, reason_code: str) -> None:
+    def change(to: str, why: str) -> None:
+        r = client.post(f"/api/v1/admin/certificates/{holder.number}/status", json={"status": to, "reason": why},
+                        headers=admin_headers)
+        assert r.status_code == 200, r.json
+
+    change("suspended", "待复查")
+    clock.advance(days=1)
+    change("valid", "复查合格")
+    clock.advance(days=1, hours=3)
+    change(status, "抽检不合格")  # the reason shows the latest change: when, and why
+    clock.advance(days=5)
     v = _verify(client, labels[0]["url"])
     assert v["verdict"] == "certificate_invalid" and v["certificate"]["status"] == status
-    assert v["reasons"][0]["code"] == reason_code and "抽检不合格" in v["reasons"][0]["message"] or status == "cancelled"
+    assert [r["code"] for r in v["reasons"]] == [reason_code]
+    message = v["reasons"][0]["message"]
+    assert "（2026-06-17 15:00）" in message and holder.number in message
+    assert ("：抽检不合格" in message) == (status != "cancelled") and "待复查" not in message
 
 
 def test_certificate_expired_at_scan_time(client: Any, labels: list[dict[str, str]], clock: Any) -> None:

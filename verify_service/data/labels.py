@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 
-from verify_service.db import read, session
+from verify_service.db import session
 from verify_service.models import Certificate, Label, LabelBatch, Product, Scan, SerialCounter
 
 FIRST_SERIAL = 10_000_001
@@ -134,17 +134,6 @@ def find_batch_context(serial: int) -> LabelBatch | None:
     if batch is None or batch.last_serial < serial:
         return None
     return batch
-
-
-def latest_status_event(certificate_id: int) -> Any:
-    """The certificate's last status change (its ``at`` and ``reason``), or None.  Scans of a
-    suspended or revoked certificate's labels ask, so it reads without taking a write lock."""
-    from verify_service.models import CertificateStatusEvent
-
-    events = CertificateStatusEvent.__table__
-    rows = read(select(events.c.at, events.c.reason).where(events.c.certificate_id == certificate_id)
-                .order_by(events.c.id.desc()).limit(1))
-    return rows[0] if rows else None
 
 
 def lock_issuance() -> None:

@@ -142,6 +142,12 @@ _RECENT_SCANS = text("""
     column("latitude", Numeric(6, 2)), column("longitude", Numeric(6, 2)), column("region", String))
 
 
+_STATUS_EVENT = text("""
+    SELECT at, reason FROM certificate_status_events
+    WHERE certificate_id = :certificate_id ORDER BY id DESC LIMIT 1
+""").columns(column("at", UTCDateTime), column("reason", String))
+
+
 class RecentScan(NamedTuple):
     at: dt.datetime
     network: str | None
@@ -357,24 +363,48 @@ def live_state(batch_id: int, serial: int) -> LiveState:
     )
 
 
-# Python types of the driver-level reads' columns (t: UTC datetime, d: date, n: decimal, b: bool).
-_BATCH_TYPES = "i i i i t b s i d i i i s s s d s s s s s s s".split()
-_LIVE_TYPES = "t s s d i i t t s i t i s t".split()
-_RECENT_TYPES = "t s s n n s".split()
+class StatusEvent(NamedTuple):
+    at: dt.datetime
+    reason: str | None
+
+
+def latest_status_event(certificate_id: int) -> StatusEvent | None:
+    """The certificate's last status change, or None (scans of a suspended or revoked
+    certificate's labels show since when and why)."""
+    params = {"certificate_id": certificate_id}
+    rows = read(_STATUS_EVENT, params) if in_transaction() else _raw_rows(_STATUS_EVENT, _EVENT_TYPES, params)
+    return StatusEvent(*rows[0]) if rows else None
+
+
+# Python types of the driver-level reads' columns (t: UTC datetime, d: date, n: decimal, b: bool;
+# s and i are what the driver returns).
+_BATCH_TYPES = "i i i i t b s i d i i i s s s d s s s s s s s"
+_LIVE_TYPES = "t s s d i i t t s i t i s t"
+_RECENT_TYPES = "t s s n n s"
+_EVENT_TYPES = "t s"
 _UTC = dt.timezone.utc
 
 
-def _convert(kind: str, value: Any) -> Any:
-    if value is None or kind in ("s", "i"):
-        return value
-    if kind == "b":
-        return bool(value)
-    if kind == "d":
-        return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-    if kind == "n":
-        return value if isinstance(value, Decimal) else Decimal(str(value))
+def _moment(value: Any) -> dt.datetime:
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
     return moment.replace(tzinfo=_UTC) if moment.tzinfo is None else moment.astimezone(_UTC)
+
+
+def _day_of(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def _decimal(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+_CONVERTERS = {"t": _moment, "d": _day_of, "n": _decimal, "b": bool}
+
+
+@functools.lru_cache(maxsize=16)
+def _converters(types: str) -> tuple[tuple[int, Any], ...]:
+    """(column index, converter) of the columns of ``types`` the driver's values need converting in."""
+    return tuple((i, _CONVERTERS[k]) for i, k in enumerate(types.split()) if k in _CONVERTERS)
 
 
 _local = threading.local()
@@ -414,7 +444,7 @@ def _drop_reader() -> None:
             pass
 
 
-def _raw_rows(stmt: Any, types: list[str], params: dict[str, Any]) -> list[tuple[Any, ...]]:
+def _raw_rows(stmt: Any, types: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """A scan-path read straight through the driver, on this thread's reader: it runs on
     every scan, and the statement layer costs more than the query itself (same SQL and
     results as ``stmt`` through SQLAlchemy)."""
@@ -452,8 +482,14 @@ def _streamed_rows(stmt: Any, chunk: int = 500) -> Iterator[tuple[Any, ...]]:
         cursor.close()
 
 
-def _converted(types: list[str], row: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(_convert(k, v) for k, v in zip(types, row))
+def _converted(types: str, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A driver's row with the values of ``types`` in their Python types (None stays None)."""
+    values = list(row)
+    for i, convert in _converters(types):
+        value = values[i]
+        if value is not None:
+            values[i] = convert(value)
+    return tuple(values)
 
 
 @functools.lru_cache(maxsize=16)

@@ -13,7 +13,6 @@ from typing import Any
 import label_gen
 
 from verify_service import clock
-from verify_service.data import labels as label_data
 from verify_service.data import scan_path
 from verify_service.data.scan_writer import ScanNotRecorded
 from verify_service.domain import certificates as cert_rules
@@ -160,7 +159,7 @@ def _certificate_reason(batch: scan_path.BatchInfo, state: scan_path.LiveState, 
     if status == "expired":
         assert state.valid_to is not None
         return reason("certificate_expired", lang, number=number, valid_to=state.valid_to.isoformat())
-    event = label_data.latest_status_event(batch.certificate_id)
+    event = scan_path.latest_status_event(batch.certificate_id)
     return reason(f"certificate_{status}", lang, number=number,
                   since=_day(event.at) if event else "", reason=event.reason if event else "")
 
