@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -37,9 +38,22 @@ def init_app(app: Flask) -> None:
 
 def observe(method: str, endpoint: str, status: int, started: float | None) -> None:
     """Count one answered request, and its latency from ``started`` (a ``time.perf_counter()``)."""
-    HTTP_REQUESTS.labels(method, endpoint, str(status)).inc()
+    key = (method if method in _METHODS else "other", endpoint, status)  # a client's method makes no new series
+    children = _children.get(key)
+    if children is None:
+        # labels() validates and locks on every call; the scan API counts thousands a second
+        children = (HTTP_REQUESTS.labels(key[0], endpoint, str(status)), HTTP_LATENCY.labels(endpoint))
+        if len(_children) < _MAX_CHILDREN:
+            _children[key] = children
+    children[0].inc()
     if started is not None:
-        HTTP_LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        children[1].observe(time.perf_counter() - started)
+
+
+_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+_MAX_CHILDREN = 4096
+#: (method, endpoint, status) -> the request counter's and the latency histogram's children
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 
 def exposition(multiproc_dir: str) -> Response:

@@ -159,3 +159,15 @@ def test_json_encoding_follows_the_app_provider(app: Any) -> None:
         expected = app.json.response(body).get_data()
     assert fast.encode(body) == expected
     assert json.loads(fast.encode(body)) == body
+
+
+def test_a_clients_own_method_makes_no_new_series(client: Any) -> None:
+    def counted(method: str) -> float:
+        return REGISTRY.get_sample_value("labels_http_requests_total",
+                                         {"method": method, "endpoint": "unmatched", "status": "405"}) or 0.0
+
+    before = counted("other")
+    for method in ("PROPFIND", "X-SCAN-1", "X-SCAN-2"):
+        assert client.open("/api/v1/verify", method=method).status_code == 405
+    assert counted("other") == before + 3
+    assert counted("PROPFIND") == counted("X-SCAN-1") == 0.0
