@@ -99,11 +99,17 @@ def verify_api() -> Any:
 def verdict_for_query(args: Mapping[str, str], remote_addr: str | None, user_agent: str | None,
                       accept_language: str | None) -> dict[str, Any]:
     """The verdict JSON of ``GET /api/v1/verify`` for its query arguments and client, the scan recorded."""
-    code = args.get("code")
+    # Only the parameters given: werkzeug's MultiDict.get raises and catches an exception for
+    # each one missing, and most scans give only the code.
+    query = {k: args[k] for k in _VERIFY_PARAMETERS if k in args}
+    code = query.get("code")
     if code is None or not code.strip():
         raise ValidationFailed("query parameter code is required (a label code or its full URL)", code="code_required")
-    client = client_of(remote_addr, user_agent, args.get("lat"), args.get("lon"), args.get("region"))
-    return verification.verify_code(code, "api", client, language(args.get("lang"), accept_language)).to_json()
+    client = client_of(remote_addr, user_agent, query.get("lat"), query.get("lon"), query.get("region"))
+    return verification.verify_code(code, "api", client, language(query.get("lang"), accept_language)).to_json()
+
+
+_VERIFY_PARAMETERS = ("code", "lat", "lon", "region", "lang")
 
 
 @bp.get("/.well-known/label-keys.json")
