@@ -27,7 +27,7 @@ import wsgi
 from werkzeug.wrappers import Request
 
 from verify_service import clock, db, metrics
-from verify_service.api.public import client_of, language
+from verify_service.api.public import verdict_for_query
 from verify_service.fast_verify import ENDPOINT, FastVerify
 from verify_service.services import keys, verification
 
@@ -54,15 +54,12 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
 
 
 def unrecorded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    """``FastVerify.__call__`` and ``verdict_for_query``, the scan's recording left out."""
+    """``FastVerify.__call__`` for a scan that goes well, the scan's recording left out."""
     started = time.perf_counter()
     request = Request(environ)
-    args = request.args
     with service.app_context():
-        client = client_of(request.remote_addr, request.headers.get("User-Agent"), args.get("lat"), args.get("lon"),
-                           args.get("region"))
-        lang = language(args.get("lang"), request.headers.get("Accept-Language"))
-        body = verification.verify_code(args.get("code", ""), "api", client, lang, record=False).to_json()
+        body = verdict_for_query(request.args, request.remote_addr, request.headers.get("User-Agent"),
+                                 request.headers.get("Accept-Language"), record=False)
         db.commit()
     payload = encoder.encode(body)
     metrics.observe("GET", ENDPOINT, 200, started)

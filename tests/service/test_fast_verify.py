@@ -171,3 +171,16 @@ def test_a_clients_own_method_makes_no_new_series(client: Any) -> None:
         assert client.open("/api/v1/verify", method=method).status_code == 405
     assert counted("other") == before + 3
     assert counted("PROPFIND") == counted("X-SCAN-1") == 0.0
+
+
+def test_an_unrecorded_verdict_writes_nothing(app: Any, client: Any, urls: list[str], run: Callable[..., Any]) -> None:
+    """What the benchmark's "unrecorded" part serves: the same verdict, and no scan stored."""
+    from verify_service.api.public import verdict_for_query
+
+    with app.app_context():
+        v = verdict_for_query({"code": urls[0]}, "127.0.0.1", None, None, record=False)
+    assert v["verdict"] == "authentic" and v["scans"] == {"count": None, "first_at": None}
+    assert run(lambda: session().scalar(select(func.count()).select_from(Scan))) == 0
+    recorded = client.get("/api/v1/verify", query_string={"code": urls[0]}).json
+    assert {k: recorded[k] for k in recorded if k != "scans"} == {k: v[k] for k in v if k != "scans"}
+    assert recorded["scans"]["count"] == 1

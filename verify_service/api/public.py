@@ -97,8 +97,9 @@ def verify_api() -> Any:
 
 
 def verdict_for_query(args: Mapping[str, str], remote_addr: str | None, user_agent: str | None,
-                      accept_language: str | None) -> dict[str, Any]:
-    """The verdict JSON of ``GET /api/v1/verify`` for its query arguments and client, the scan recorded."""
+                      accept_language: str | None, record: bool = True) -> dict[str, Any]:
+    """The verdict JSON of ``GET /api/v1/verify`` for its query arguments and client, the scan
+    recorded (``record=False``: not recorded, for the benchmark that prices the write)."""
     # Only the parameters given: werkzeug's MultiDict.get raises and catches an exception for
     # each one missing, and most scans give only the code.
     query = {k: args[k] for k in _VERIFY_PARAMETERS if k in args}
@@ -106,7 +107,8 @@ def verdict_for_query(args: Mapping[str, str], remote_addr: str | None, user_age
     if code is None or not code.strip():
         raise ValidationFailed("query parameter code is required (a label code or its full URL)", code="code_required")
     client = client_of(remote_addr, user_agent, query.get("lat"), query.get("lon"), query.get("region"))
-    return verification.verify_code(code, "api", client, language(query.get("lang"), accept_language)).to_json()
+    return verification.verify_code(code, "api", client, language(query.get("lang"), accept_language),
+                                    record).to_json()
 
 
 _VERIFY_PARAMETERS = ("code", "lat", "lon", "region", "lang")
