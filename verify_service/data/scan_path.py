@@ -476,6 +476,9 @@ def _driver_rows(stmt: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
             _drop_reader()  # a database restart or a dropped connection: reconnect once
             if attempt == 2:
                 raise
+        except BaseException:  # interrupted between execute and fetch: keep no statement open
+            _drop_reader()
+            raise
     raise AssertionError("unreachable")
 
 
