@@ -166,11 +166,19 @@ def test_a_clients_own_method_makes_no_new_series(client: Any) -> None:
         return REGISTRY.get_sample_value("labels_http_requests_total",
                                          {"method": method, "endpoint": "unmatched", "status": "405"}) or 0.0
 
-    before = counted("other")
-    for method in ("PROPFIND", "X-SCAN-1", "X-SCAN-2"):
+    before, deletes = counted("other"), counted("DELETE")
+    for method in ("PROPFIND", "X-SCAN-1", "X-SCAN-2", "DELETE"):
         assert client.open("/api/v1/verify", method=method).status_code == 405
-    assert counted("other") == before + 3
+    assert counted("other") == before + 3 and counted("DELETE") == deletes + 1
     assert counted("PROPFIND") == counted("X-SCAN-1") == 0.0
+
+
+def test_series_are_kept_apart_by_status(client: Any, urls: list[str]) -> None:
+    ok, refused = _requests_counted("200"), _requests_counted("422")
+    for _ in range(2):
+        client.get("/api/v1/verify", query_string={"code": urls[0]})
+    client.get("/api/v1/verify")
+    assert (_requests_counted("200"), _requests_counted("422")) == (ok + 2, refused + 1)
 
 
 def test_an_unrecorded_verdict_writes_nothing(app: Any, client: Any, urls: list[str], run: Callable[..., Any]) -> None:

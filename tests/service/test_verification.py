@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import threading
 from typing import Any, Callable
 
 import label_gen
@@ -221,8 +222,46 @@ def test_scan_read_survives_a_dropped_connection(client: Any, labels: list[dict[
 
     assert _verify(client, labels[0]["url"])["verdict"] == "authentic"
     with app.app_context():
+        stale = scan_path._reader_cursor()
         scan_path._reader().close()  # as if the database restarted under it
     assert _verify(client, labels[0]["url"])["verdict"] == "authentic"
+    with app.app_context():  # the retry made a new connection and a cursor on it
+        assert scan_path._reader_cursor() is not stale
+        assert scan_path._reader_cursor().connection is scan_path._reader()
+
+
+def test_last_status_change_read_alike_in_and_out_of_a_transaction(client: Any, holder: Any, app: Any,
+                                                                  admin_headers: dict[str, str], clock: Any) -> None:
+    from verify_service.data import scan_path
+    from sqlalchemy import delete
+
+    from verify_service.db import commit as db_commit
+    from verify_service.db import in_transaction, session
+    from verify_service.models import Certificate, CertificateStatusEvent
+
+    def both() -> list[Any]:
+        with app.app_context():
+            outside = scan_path.latest_status_event(certificate_id)
+            session().execute(select(Certificate.id).limit(1))  # the unit of work has begun
+            assert in_transaction()
+            return [outside, scan_path.latest_status_event(certificate_id)]
+
+    with app.app_context():
+        certificate_id = session().scalar(select(Certificate.id).where(Certificate.number == holder.number))
+    issued = scan_path.StatusEvent(clock.now(), "certificate issued")
+    assert both() == [issued, issued]
+    for status, why in (("suspended", "待复查"), ("revoked", "抽检不合格")):
+        r = client.post(f"/api/v1/admin/certificates/{holder.number}/status", json={"status": status, "reason": why},
+                        headers=admin_headers)
+        assert r.status_code == 200
+        clock.advance(hours=5)
+    expected = scan_path.StatusEvent(clock.now() - dt.timedelta(hours=5), "抽检不合格")
+    assert both() == [expected, expected]
+    assert both()[0].at.utcoffset() == dt.timedelta(0)
+    with app.app_context():  # a certificate without history (none is made without one)
+        session().execute(delete(CertificateStatusEvent).where(CertificateStatusEvent.certificate_id == certificate_id))
+        db_commit()
+    assert both() == [None, None]
 
 
 def test_postgresql_scan_reads_never_scan_a_table_whole(labels: list[dict[str, str]], app: Any,
@@ -277,8 +316,17 @@ def test_scan_shows_renamed_enterprise_after_display_ttl(client: Any, labels: li
     assert _verify(client, labels[1]["url"])["enterprise"]["name"] == first  # still cached
     now[0] += 2
     if preload:  # the scan that finds the entries old starts their reload, and is answered from them
+        gate, load_all = threading.Event(), scan_path._load_all
+
+        def held_reload(ix: Any) -> None:  # the reload waits until that scan has its answer
+            gate.wait(10)
+            load_all(ix)
+
+        monkeypatch.setattr(scan_path, "_load_all", held_reload)
         assert _verify(client, labels[2]["url"])["enterprise"]["name"] == first
+        gate.set()
         index.reloader.join(timeout=10)
+        monkeypatch.setattr(scan_path, "_load_all", load_all)
     assert _verify(client, labels[2]["url"])["enterprise"]["name"] == "新名称农业公司"
 
     later = order(holder, 2).json  # issued after the cache was filled: found by its own query
