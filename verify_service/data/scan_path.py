@@ -351,7 +351,7 @@ def batch_for_serial(serial: int) -> BatchInfo | None:
 def live_state(batch_id: int, serial: int) -> LiveState:
     """Everything about a genuine label that can change, in one statement."""
     params = {"batch_id": batch_id, "serial": serial}
-    rows = read(_LIVE_STATE, params) if in_transaction() else _raw_rows(_LIVE_STATE, _LIVE_TYPES, params)
+    rows = _scan_read(_LIVE_STATE, _LIVE_TYPES, params)
     if not rows:
         raise LookupError(f"no batch {batch_id}")
     r = rows[0]
@@ -372,7 +372,7 @@ def latest_status_event(certificate_id: int) -> StatusEvent | None:
     """The certificate's last status change, or None (scans of a suspended or revoked
     certificate's labels show since when and why)."""
     params = {"certificate_id": certificate_id}
-    rows = read(_STATUS_EVENT, params) if in_transaction() else _raw_rows(_STATUS_EVENT, _EVENT_TYPES, params)
+    rows = _scan_read(_STATUS_EVENT, _EVENT_TYPES, params)
     return StatusEvent(*rows[0]) if rows else None
 
 
@@ -382,12 +382,6 @@ _BATCH_TYPES = "i i i i t b s i d i i i s s s d s s s s s s s"
 _LIVE_TYPES = "t s s d i i t t s i t i s t"
 _RECENT_TYPES = "t s s n n s"
 _EVENT_TYPES = "t s"
-_UTC = dt.timezone.utc
-
-
-def _moment(value: Any) -> dt.datetime:
-    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
-    return moment.replace(tzinfo=_UTC) if moment.tzinfo is None else moment.astimezone(_UTC)
 
 
 def _day_of(value: Any) -> dt.date:
@@ -398,7 +392,7 @@ def _decimal(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-_CONVERTERS = {"t": _moment, "d": _day_of, "n": _decimal, "b": bool}
+_CONVERTERS = {"t": scan_writer.utc_moment, "d": _day_of, "n": _decimal, "b": bool}
 
 
 @functools.lru_cache(maxsize=16)
@@ -455,6 +449,12 @@ def _drop_reader() -> None:
                 held.close()
             except Exception:  # noqa: BLE001 - it is being thrown away because it failed
                 pass
+
+
+def _scan_read(stmt: Any, types: str, params: dict[str, Any]) -> list[Any]:
+    """``stmt``'s rows: inside the unit of work's transaction once it has begun (its own
+    writes seen), else straight through the driver."""
+    return read(stmt, params) if in_transaction() else _raw_rows(stmt, types, params)
 
 
 def _raw_rows(stmt: Any, types: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:

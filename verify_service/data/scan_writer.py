@@ -200,7 +200,7 @@ class ScanWriter:
         scans = [tuple(r[c] for c in SCAN_COLUMNS) for r in rows]
         counters = [(s, e[1], e[0], e[2], e[3]) for s, e in labelled.items()]
         returned = self._write_sqlite(conn, scans, counters) if self.sqlite else _write_postgresql(conn, scans, counters)
-        committed = {int(s): (int(n), _utc(first)) for s, n, first in returned}
+        committed = {int(s): (int(n), utc_moment(first)) for s, n, first in returned}
         # The k-th of a label's n scans in this group is its (total - n + k)-th scan.
         seen: dict[int, int] = {}
         counts: list[tuple[int, dt.datetime] | None] = []
@@ -285,7 +285,8 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _utc(value: Any) -> dt.datetime:
+def utc_moment(value: Any) -> dt.datetime:
+    """A datetime as a driver returns it (SQLite's text, PostgreSQL's aware value) in UTC."""
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
     return moment.replace(tzinfo=_UTC) if moment.tzinfo is None else moment.astimezone(_UTC)
 
